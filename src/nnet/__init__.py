@@ -1,0 +1,48 @@
+"""nnet: a neural network you can read, run fast, and look inside.
+
+The feed-forward network of the classic lessons, from scratch on NumPy::
+
+    import nnet
+    (x_train, y_train), (x_test, y_test) = nnet.datasets.load_mnist()
+    net = nnet.Network([784, 128, 10], activation="relu", output="softmax",
+                       cost="cross_entropy", seed=0)
+    history = net.fit(x_train, y_train, epochs=5, batch_size=64, optimizer="adam",
+                      learning_rate=1e-3, validation_data=(x_test, y_test), seed=0)
+    net.predict(x_test[:5])
+"""
+
+from . import activations, initializers, losses, optimizers
+from .layers import Dense, Dropout, Layer
+from .network import Network, Scores, Trace
+from .training import Callback, DivergenceError, EpochRecord, History, Trainer, TrainingError, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Callback",
+    "Dense",
+    "DivergenceError",
+    "Dropout",
+    "EpochRecord",
+    "History",
+    "Layer",
+    "Network",
+    "Scores",
+    "Trace",
+    "Trainer",
+    "TrainingError",
+    "activations",
+    "fit",
+    "initializers",
+    "losses",
+    "optimizers",
+]
+
+
+def __getattr__(name):
+    # Submodules with optional dependencies or data load on first use: nnet.datasets, ...
+    import importlib
+
+    if name in {"datasets", "images", "serialization", "plots", "metrics"}:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'nnet' has no attribute {name!r}")

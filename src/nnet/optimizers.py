@@ -1,0 +1,378 @@
+"""Gradient descent and its refinements: how the parameters move once backprop has the gradient.
+
+Every optimizer works on two flat arrays that hold all of a network's parameters and their
+gradients (the network keeps each layer's ``W`` and ``b`` as views into them), and updates the
+parameters in place. Its state (velocities, moment estimates, the step count) lives in typed
+attributes, allocated once in :meth:`Optimizer.bind`.
+
+The update rules are PyTorch's (``torch.optim``), so one step agrees with it to rounding:
+
+sgd        ``w ← w - η g``                                   the lessons' rule, g = ∂C/∂w
+momentum   ``v ← μ v + g;  w ← w - η v``
+nesterov   ``v ← μ v + g;  w ← w - η (g + μ v)``
+adam       ``m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  w ← w - η m̂ / (√v̂ + ε)``
+           with ``m̂ = m / (1-β₁ᵗ)`` and ``v̂ = v / (1-β₂ᵗ)`` (Kingma & Ba 2015)
+adamw      as adam, with weight decay decoupled: ``w ← w (1 - η λ)`` before the step
+
+Weight decay λ (L2 regularisation, the lessons' ``C = C₀ + λ/2 Σ w²``) adds ``λ w`` to the
+gradient of the weights (adamw: decays the weights directly). Unlike ``torch.optim`` given all
+of a model's parameters, nnet does not decay the biases, as the lessons do not: to compare with
+torch, put the biases in a parameter group with ``weight_decay=0``.
+
+Learning-rate schedules map an epoch number (0, 1, ...) to a factor on the learning rate:
+constant, step (``γ^⌊epoch / step_size⌋``, as ``torch.optim.lr_scheduler.StepLR``) and cosine
+(from 1 down to ``min_factor`` over the run, as ``CosineAnnealingLR``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class. Call :meth:`bind` once with the flat parameters, then :meth:`step` per batch.
+
+    Parameters
+    ----------
+    learning_rate : float
+        η, the step size; must be positive and finite.
+    weight_decay : float
+        λ, the L2 penalty on the weights (not the biases); 0 disables it.
+    """
+
+    name: str = ""
+
+    def __init__(self, learning_rate: float = 0.1, weight_decay: float = 0.0):
+        self.learning_rate = _check_number("learning_rate", learning_rate, minimum=0.0, open_min=True)
+        self.weight_decay = _check_number("weight_decay", weight_decay, minimum=0.0)
+        self.steps = 0
+        self.params: np.ndarray | None = None
+        self.grads: np.ndarray | None = None
+        self.n_decayed = 0
+
+    def bind(self, params: np.ndarray, grads: np.ndarray, n_decayed: int | None = None) -> None:
+        """Attach to flat ``params`` and ``grads`` (same 1-D shape and dtype).
+
+        The first ``n_decayed`` entries (the network puts every weight before every bias) get
+        weight decay; the default is all of them.
+        """
+        if params.shape != grads.shape or params.ndim != 1:
+            raise ValueError(
+                f"params and grads must be 1-D arrays of the same shape; got {params.shape} and {grads.shape}"
+            )
+        self.params, self.grads = params, grads
+        self.n_decayed = params.size if n_decayed is None else int(n_decayed)
+        self._scratch = np.empty_like(params)
+        self._allocate_state()
+
+    def step(self) -> None:
+        """Move the parameters one step against their gradient, in place."""
+        if self.params is None:
+            raise RuntimeError(f"{type(self).__name__}.step() before bind(params, grads)")
+        self.steps += 1
+        grads = self.grads
+        if self.weight_decay and not self.decoupled_decay:
+            k = self.n_decayed
+            # g ← g + λ w on the weights. This writes into the gradient buffer, which the next
+            # backprop overwrites anyway.
+            decay = np.multiply(self.params[:k], self.weight_decay, out=self._scratch[:k])
+            grads[:k] += decay
+        self._update(self.params, grads, self.learning_rate)
+
+    decoupled_decay = False
+
+    def _allocate_state(self) -> None:
+        """Allocate the state arrays (zero) for the bound parameters."""
+
+    def _update(self, params: np.ndarray, grads: np.ndarray, learning_rate: float) -> None:
+        raise NotImplementedError
+
+    # -- state, for checkpoints ---------------------------------------------------------------
+    state_names: tuple[str, ...] = ()
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue: hyperparameters, the step count and state arrays."""
+        state = {"name": self.name, "steps": self.steps, "hyperparameters": self.hyperparameters()}
+        state["arrays"] = {name: getattr(self, name).copy() for name in self.state_names}
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (after :meth:`bind`)."""
+        if state.get("name") != self.name:
+            raise ValueError(f"optimizer state is for {state.get('name')!r}, not {self.name!r}")
+        self.steps = int(state["steps"])
+        for name in self.state_names:
+            array = np.asarray(state["arrays"][name])
+            target = getattr(self, name)
+            if array.shape != target.shape:
+                raise ValueError(
+                    f"optimizer state {name!r} has shape {array.shape}; expected {target.shape}"
+                )
+            target[...] = array
+
+    def hyperparameters(self) -> dict:
+        return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay}
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{key}={value!r}" for key, value in self.hyperparameters().items())
+        return f"{type(self).__name__}({settings})"
+
+
+class SGD(Optimizer):
+    """Plain gradient descent: ``w ← w - η ∂C/∂w``."""
+
+    name = "sgd"
+
+    def _update(self, params, grads, learning_rate):
+        step = np.multiply(grads, learning_rate, out=self._scratch)
+        params -= step
+
+
+class Momentum(Optimizer):
+    """Gradient descent with momentum: ``v ← μ v + g;  w ← w - η v`` (torch.optim.SGD's form).
+
+    The lessons write ``v ← μ v - η g;  w ← w + v``; for a constant η the two are the same
+    walk, with nnet's ``v`` equal to theirs divided by -η.
+    """
+
+    name = "momentum"
+    state_names = ("velocity",)
+    nesterov = False
+
+    def __init__(self, learning_rate: float = 0.1, momentum: float = 0.9, weight_decay: float = 0.0):
+        super().__init__(learning_rate, weight_decay)
+        self.momentum = _check_number("momentum", momentum, minimum=0.0, maximum=1.0, open_max=True)
+
+    def _allocate_state(self):
+        self.velocity = np.zeros_like(self.params)
+
+    def _update(self, params, grads, learning_rate):
+        velocity = self.velocity
+        velocity *= self.momentum
+        velocity += grads
+        if self.nesterov:
+            # w ← w - η (g + μ v): look ahead along the new velocity.
+            step = np.multiply(velocity, self.momentum, out=self._scratch)
+            step += grads
+            step *= learning_rate
+        else:
+            step = np.multiply(velocity, learning_rate, out=self._scratch)
+        params -= step
+
+    def hyperparameters(self):
+        return {**super().hyperparameters(), "momentum": self.momentum}
+
+
+class Nesterov(Momentum):
+    """Nesterov's accelerated gradient: ``v ← μ v + g;  w ← w - η (g + μ v)`` (torch's form)."""
+
+    name = "nesterov"
+    nesterov = True
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015), written as the paper writes it::
+
+        m ← β₁ m + (1 - β₁) g          first moment: a running mean of the gradient
+        v ← β₂ v + (1 - β₂) g²         second moment: a running mean of its square
+        m̂ = m / (1 - β₁ᵗ),  v̂ = v / (1 - β₂ᵗ)   corrected for starting at zero
+        w ← w - η m̂ / (√v̂ + ε)
+
+    ε is added to √v̂ (PyTorch's placement), not inside the square root.
+    """
+
+    name = "adam"
+    state_names = ("m", "v")
+
+    def __init__(
+        self,
+        learning_rate: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(learning_rate, weight_decay)
+        self.beta1 = _check_number("beta1", beta1, minimum=0.0, maximum=1.0, open_max=True)
+        self.beta2 = _check_number("beta2", beta2, minimum=0.0, maximum=1.0, open_max=True)
+        self.epsilon = _check_number("epsilon", epsilon, minimum=0.0, open_min=True)
+
+    def _allocate_state(self):
+        self.m = np.zeros_like(self.params)
+        self.v = np.zeros_like(self.params)
+        self._denominator = np.empty_like(self.params)
+
+    def _update(self, params, grads, learning_rate):
+        t = self.steps
+        beta1, beta2 = self.beta1, self.beta2
+        m, v, scratch, denominator = self.m, self.v, self._scratch, self._denominator
+        # m ← β₁ m + (1 - β₁) g
+        m *= beta1
+        np.multiply(grads, 1.0 - beta1, out=scratch)
+        m += scratch
+        # v ← β₂ v + (1 - β₂) g²
+        v *= beta2
+        np.multiply(grads, grads, out=scratch)
+        scratch *= 1.0 - beta2
+        v += scratch
+        # √v̂ + ε = √v / √(1 - β₂ᵗ) + ε
+        np.sqrt(v, out=denominator)
+        denominator *= 1.0 / math.sqrt(1.0 - beta2**t)
+        denominator += self.epsilon
+        # w ← w - (η / (1 - β₁ᵗ)) m / (√v̂ + ε)
+        np.divide(m, denominator, out=scratch)
+        scratch *= learning_rate / (1.0 - beta1**t)
+        params -= scratch
+
+    def hyperparameters(self):
+        return {
+            **super().hyperparameters(),
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "epsilon": self.epsilon,
+        }
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): ``w ← w (1 - η λ)``, then
+    the Adam step on the undecayed gradient, as ``torch.optim.AdamW``."""
+
+    name = "adamw"
+    decoupled_decay = True
+
+    def __init__(self, learning_rate: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, weight_decay: float = 1e-2):
+        super().__init__(learning_rate, beta1, beta2, epsilon, weight_decay)
+
+    def _update(self, params, grads, learning_rate):
+        if self.weight_decay:
+            params[: self.n_decayed] *= 1.0 - learning_rate * self.weight_decay
+        super()._update(params, grads, learning_rate)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.name: cls for cls in (SGD, Momentum, Nesterov, Adam, AdamW)
+}
+
+
+def get(name: str | Optimizer, **settings) -> Optimizer:
+    """Return an optimizer: ``name`` built with ``settings``, or ``name`` itself if it is one.
+
+    Settings that are None are left at the optimizer's defaults; a setting the optimizer does
+    not take (``momentum`` for adam) is an error.
+    """
+    if isinstance(name, Optimizer):
+        return name
+    try:
+        cls = OPTIMIZERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}"
+        ) from None
+    settings = {key: value for key, value in settings.items() if value is not None}
+    try:
+        return cls(**settings)
+    except TypeError:
+        import inspect
+
+        accepted = [p for p in inspect.signature(cls).parameters]
+        unknown = sorted(set(settings) - set(accepted))
+        raise ValueError(
+            f"optimizer {name!r} does not take {', '.join(unknown)}; it takes: {', '.join(accepted)}"
+        ) from None
+
+
+# -- learning-rate schedules ----------------------------------------------------------------
+
+
+class Schedule:
+    """A learning-rate schedule: ``factor(epoch)`` multiplies the base learning rate."""
+
+    name = ""
+
+    def factor(self, epoch: int, epochs: int) -> float:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Constant(Schedule):
+    """The same learning rate every epoch."""
+
+    name = "constant"
+
+    def factor(self, epoch, epochs):
+        return 1.0
+
+
+class StepDecay(Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    name = "step"
+
+    def __init__(self, step_size: int = 10, gamma: float = 0.1):
+        if not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"step_size must be a positive integer; got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = _check_number("gamma", gamma, minimum=0.0, open_min=True)
+
+    def factor(self, epoch, epochs):
+        return self.gamma ** (epoch // self.step_size)
+
+    def __repr__(self):
+        return f"StepDecay(step_size={self.step_size}, gamma={self.gamma})"
+
+
+class Cosine(Schedule):
+    """Half a cosine from 1 at the first epoch down towards ``min_factor`` at the last:
+    ``min + (1 - min) (1 + cos(π epoch / epochs)) / 2``."""
+
+    name = "cosine"
+
+    def __init__(self, min_factor: float = 0.0):
+        self.min_factor = _check_number("min_factor", min_factor, minimum=0.0, maximum=1.0)
+
+    def factor(self, epoch, epochs):
+        progress = epoch / max(epochs, 1)
+        return self.min_factor + (1.0 - self.min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def __repr__(self):
+        return f"Cosine(min_factor={self.min_factor})"
+
+
+SCHEDULES: dict[str, type[Schedule]] = {cls.name: cls for cls in (Constant, StepDecay, Cosine)}
+
+
+def get_schedule(name: str | Schedule | None) -> Schedule:
+    """Return the schedule called ``name`` with its defaults (None means constant)."""
+    if name is None:
+        return Constant()
+    if isinstance(name, Schedule):
+        return name
+    try:
+        return SCHEDULES[name]()
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown learning-rate schedule {name!r}; choose one of: {', '.join(SCHEDULES)}"
+        ) from None
+
+
+def _check_number(name, value, *, minimum=None, maximum=None, open_min=False, open_max=False):
+    """Validate a hyperparameter in the sklearn manner and return it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    value = float(value)
+    low = "(" if open_min else "["
+    high = ")" if open_max else "]"
+    bounds = f"{low}{minimum if minimum is not None else '-inf'}, {maximum if maximum is not None else 'inf'}{high}"
+    ok = math.isfinite(value)
+    if minimum is not None:
+        ok = ok and (value > minimum if open_min else value >= minimum)
+    if maximum is not None:
+        ok = ok and (value < maximum if open_max else value <= maximum)
+    if not ok:
+        raise ValueError(f"{name} must be a finite number in the range {bounds}; got {value!r}")
+    return value
