@@ -14,6 +14,7 @@ The feed-forward network of the classic lessons, from scratch on NumPy::
 from . import activations, initializers, losses, optimizers
 from .layers import Dense, Dropout, Layer
 from .network import Network, Scores, Trace
+from .serialization import ModelFileError, load, save
 from .training import Callback, DivergenceError, EpochRecord, History, Trainer, TrainingError, fit
 
 __version__ = "0.1.0"
@@ -26,6 +27,7 @@ __all__ = [
     "EpochRecord",
     "History",
     "Layer",
+    "ModelFileError",
     "Network",
     "Scores",
     "Trace",
@@ -34,8 +36,10 @@ __all__ = [
     "activations",
     "fit",
     "initializers",
+    "load",
     "losses",
     "optimizers",
+    "save",
 ]
 
 
@@ -43,6 +47,6 @@ def __getattr__(name):
     # Submodules with optional dependencies or data load on first use: nnet.datasets, ...
     import importlib
 
-    if name in {"datasets", "images", "serialization", "plots", "metrics"}:
+    if name in {"datasets", "images", "plots", "metrics"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nnet' has no attribute {name!r}")

@@ -171,6 +171,8 @@ class Network:
         self.cost = cost
         self.dtype = dense[0].dtype
         self.sizes = [dense[0].n_in] + [layer.n_out for layer in dense]
+        #: What a model file says about the network (classes, history, scores ...); see nnet.save.
+        self.metadata: dict = {}
         self._bind_parameters()
         self._delta_capacity = 0
 

@@ -1,0 +1,177 @@
+"""Registered datasets as arrays, ready for training.
+
+Every loader returns rows of pixels and integer labels::
+
+    x : ndarray of shape (n, rows * columns), uint8, C-contiguous   e.g. (60000, 784)
+    y : ndarray of shape (n,), int64, in 0 .. len(class_names) - 1
+
+Images stay uint8 (0 = background, 255 = ink); scale to float32 per batch when training.
+
+``validation_split`` holds back the end of the training set, as Nielsen's lessons hold back the
+last 10,000 of MNIST's 60,000 training images: an int is a count of images, a float in (0, 1) a
+fraction of them. With it, a loader returns three pairs (train, validation, test) instead of two.
+The pairs are views of one array, not copies.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .downloads import Progress, download
+from .errors import DatasetError
+from .idx import read_idx_pair
+from .registry import Dataset, info
+
+__all__ = ["load", "load_mnist", "split_validation"]
+
+Pair = tuple[np.ndarray, np.ndarray]
+
+
+def load(
+    name: str, validation_split: int | float | None = None, *, progress: Progress | None = None
+) -> tuple[Pair, Pair] | tuple[Pair, Pair, Pair]:
+    """Load a registered dataset, downloading and verifying its files on first use.
+
+    Parameters
+    ----------
+    name : str
+        A registered name: ``"mnist"`` (ships with nnet), ``"fashion-mnist"``, ``"kmnist"`` ...
+    validation_split : int or float, optional
+        Hold back the last ``validation_split`` training images (an int), or that fraction of
+        them (a float in (0, 1)), as a validation set.
+    progress : callable, optional
+        ``progress(filename, bytes_done, bytes_total)`` while downloading; see ``download``.
+
+    Returns
+    -------
+    ((x_train, y_train), (x_test, y_test)), or with ``validation_split``
+    ((x_train, y_train), (x_validation, y_validation), (x_test, y_test)); every x an ndarray of
+    shape (n, 784) uint8 (784 = 28 * 28 for the MNIST family) and every y of shape (n,) int64.
+    Class names: ``info(name).class_names``.
+
+    Raises
+    ------
+    UnknownDatasetError, DownloadError, IDXError, DatasetError
+        See the messages: each names the file or URL at fault.
+    ValueError
+        A bad ``validation_split``.
+    """
+    entry = info(name)
+    if validation_split is not None:
+        _validation_count(validation_split, None)  # fail before any loading or download
+    folder = download(entry.name, progress=progress)
+    train = _read_part(entry, folder, "train")
+    test = _read_part(entry, folder, "test")
+    if validation_split is None:
+        return train, test
+    train, validation = split_validation(*train, validation_split)
+    return train, validation, test
+
+
+def load_mnist(
+    validation_split: int | float | None = None,
+) -> tuple[Pair, Pair] | tuple[Pair, Pair, Pair]:
+    """Load the MNIST digits that ship with nnet (no network needed).
+
+    The four shipped files are checked against their SHA-256 digests once per process.
+
+    Parameters
+    ----------
+    validation_split : int or float, optional
+        ``10000`` holds back the last 10,000 training images, as Nielsen's lessons do; a float in
+        (0, 1) holds back that fraction.
+
+    Returns
+    -------
+    ((x_train, y_train), (x_test, y_test)): x_train of shape (60000, 784) uint8, y_train (60000,)
+    int64, x_test (10000, 784) uint8, y_test (10000,) int64; with ``validation_split=10000``
+    three pairs of 50,000, 10,000 and 10,000 images. Class names: ``MNIST_CLASS_NAMES``.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = load_mnist()
+    >>> x_train.shape, y_train[:5].tolist()
+    ((60000, 784), [5, 0, 4, 1, 9])
+    """
+    return load("mnist", validation_split)
+
+
+def split_validation(
+    x: np.ndarray, y: np.ndarray, validation_split: int | float
+) -> tuple[Pair, Pair]:
+    """Split the last rows off ``x`` and ``y`` as a validation set.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, ...)
+    y : ndarray of shape (n,)
+    validation_split : int in [1, n - 1] (a count) or float in (0, 1) (a fraction, rounded)
+
+    Returns
+    -------
+    ((x[:n - k], y[:n - k]), (x[n - k:], y[n - k:])), views with no copy.
+
+    Raises
+    ------
+    ValueError
+        ``validation_split`` is not such a count or fraction, or leaves an empty part.
+    """
+    n = len(x)
+    if len(y) != n:
+        raise ValueError(f"x has {n} rows but y has {len(y)}; expected one label per row")
+    count = _validation_count(validation_split, n)
+    cut = n - count
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def _validation_count(validation_split: object, n: int | None) -> int:
+    """How many of ``n`` rows ``validation_split`` holds back (``n=None``: check the form only)."""
+    counts = "an int >= 1" if n is None else f"an int in [1, {n - 1}]"
+    images = "training images" if n is None else f"the {n} training images"
+    rule = (
+        f"validation_split must be {counts} (a count of {images}) or a float in (0, 1) "
+        f"(a fraction of them)"
+    )
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
+        raise ValueError(f"{rule}; got {validation_split!r}")
+    if isinstance(validation_split, numbers.Integral):
+        count = int(validation_split)
+        if count < 1 or (n is not None and count > n - 1):
+            raise ValueError(f"{rule}; got {count}")
+        return count
+    fraction = float(validation_split)
+    if not 0.0 < fraction < 1.0:  # also rejects NaN
+        raise ValueError(f"{rule}; got {fraction}")
+    if n is None:
+        return 0
+    count = round(fraction * n)
+    if not 1 <= count <= n - 1:
+        raise ValueError(f"{rule}; got {fraction}, which leaves {count} of {n} for validation")
+    return count
+
+
+def _read_part(entry: Dataset, folder, part: str) -> Pair:
+    """Read ``part`` ("train" or "test") of ``entry`` from ``folder`` as (x, y)."""
+    images_file = folder / entry.files[f"{part}_images"].name
+    labels_file = folder / entry.files[f"{part}_labels"].name
+    images, labels = read_idx_pair(images_file, labels_file)
+    expected = (entry.image_shape[0], entry.image_shape[1])
+    if images.dtype != np.uint8 or images.shape[1:] != expected:
+        raise DatasetError(
+            f"{images_file}: expected uint8 images of shape (n, {expected[0]}, {expected[1]}), "
+            f"got {images.dtype} of shape {images.shape}"
+        )
+    if labels.dtype.kind not in "ui":
+        raise DatasetError(f"{labels_file}: expected integer labels, got {labels.dtype}")
+    y = labels.astype(np.int64)
+    n_classes = len(entry.class_names)
+    outside = np.flatnonzero((y < 0) | (y >= n_classes))
+    if outside.size:
+        index = int(outside[0])
+        raise DatasetError(
+            f"{labels_file}: label {y[index]} at index {index} is outside 0..{n_classes - 1} "
+            f"({entry.name} has {n_classes} classes)"
+        )
+    return images.reshape(len(images), -1), y

@@ -1,0 +1,391 @@
+"""Bring your own data: a CSV file, an ``.npz`` archive or a folder of images, as MNIST arrays.
+
+Every loader returns ``(x, y, class_names)``::
+
+    x : ndarray of shape (n, 784), uint8, C-contiguous (28 x 28 pixels a row, 0 = background)
+    y : ndarray of shape (n,), int64, each in 0 .. len(class_names) - 1
+    class_names : tuple of str, class_names[label] names the label
+
+Pixel values, one rule for the whole array (not row by row):
+
+- integers must lie in 0..255 and are taken as they are;
+- floats must be finite; if all lie in [0, 1] they are scaled by 255, else if all lie in
+  [0, 255] they are taken as they are; then rounded to the nearest integer;
+- anything else is an error naming the first offending row (a CSV line number, an npz row).
+
+A CSV is read as text, so there "integer" means every pixel value is a whole number
+(``0``, ``255``, ``17.0``): the Kaggle digit CSVs, with pixels 0..255, load unscaled.
+
+Labels must be whole numbers >= 0. Unless the data say otherwise (the image folder names,
+an npz ``class_names`` array), the class names are ``"0"``, ``"1"``, ... up to the largest label.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataFormatError
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "IMAGE_SIDE",
+    "N_PIXELS",
+    "load_csv",
+    "load_image_folder",
+    "load_npz",
+]
+
+IMAGE_SIDE = 28
+N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+MAX_PIXEL = 255
+#: Files that ``load_image_folder`` reads; other files (and hidden ones) are skipped.
+IMAGE_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|inf(inity)?)", re.I)
+
+Result = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def load_csv(
+    path: str | os.PathLike[str], label_column: str | int = "label", *, delimiter: str = ","
+) -> Result:
+    """Load labelled images from a CSV file, one image per line.
+
+    The first line is a header if any of its fields is not a number (Kaggle's digit-recognizer
+    ``train.csv``: ``label,pixel0,...,pixel783``). Then the label is the column named
+    ``label_column`` and every other column, in order, is a pixel. Without a header the label
+    is the first column (or column ``label_column`` if that is an int) and the other 784 are
+    the pixels. Blank lines are skipped; line numbers in errors count every line from 1.
+
+    Parameters
+    ----------
+    path : path to the CSV file (UTF-8)
+    label_column : str or int
+        The label's column name (with a header) or index (either way).
+    delimiter : str
+
+    Returns
+    -------
+    (x, y, class_names): x of shape (n, 784) uint8, y of shape (n,) int64, class_names
+    ``("0", ..., str(max(y)))``. Pixel values follow the rule in the module docstring.
+
+    Raises
+    ------
+    DataFormatError
+        Ragged lines (the message names the line number), a missing label column, a field that
+        is not a number, a non-integer or negative label, NaN or out-of-range pixels, no rows,
+        or a number of pixel columns other than 784.
+    """
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    rows = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+    if not rows:
+        raise DataFormatError(f"{path}: the file is empty; expected a CSV of labelled images")
+    first_number, first_line = rows[0]
+    fields = [_unquote(field) for field in first_line.split(delimiter)]
+    width = len(fields)
+    has_header = not all(_NUMBER.fullmatch(field) for field in fields)
+    if has_header:
+        rows = rows[1:]
+    label_index = _label_index(path, label_column, fields if has_header else None, first_number)
+    if width != N_PIXELS + 1:
+        raise DataFormatError(
+            f"{path}, line {first_number}: expected {N_PIXELS + 1} columns (a label and "
+            f"{N_PIXELS} pixels, {IMAGE_SIDE}x{IMAGE_SIDE}), got {width}"
+        )
+    if not rows:
+        raise DataFormatError(f"{path}: a header but no data lines; expected one image per line")
+    for number, line in rows:
+        if line.count(delimiter) != width - 1:
+            raise DataFormatError(
+                f"{path}, line {number}: ragged row: expected {width} fields like line "
+                f"{first_number}, got {line.count(delimiter) + 1}"
+            )
+    try:
+        values = np.loadtxt(
+            [line for _, line in rows], delimiter=delimiter, dtype=np.float32, ndmin=2
+        )
+    except ValueError:
+        _raise_first_non_number(path, rows, delimiter)
+        raise
+    line_of = [number for number, _ in rows]
+    y = _labels(values[:, label_index], lambda row: f"{path}, line {line_of[row]}")
+    if label_index in (0, width - 1):  # a view, no copy
+        pixels = values[:, 1:] if label_index == 0 else values[:, :-1]
+    else:
+        pixels = np.delete(values, label_index, axis=1)
+    x = _pixels_to_uint8(pixels, lambda row: f"{path}, line {line_of[row]}", text=True)
+    return x, y, _default_class_names(y)
+
+
+def _unquote(field: str) -> str:
+    return field.strip().strip('"').strip("'").strip()
+
+
+def _label_index(path: Path, label_column: str | int, header: list[str] | None, line: int) -> int:
+    width = N_PIXELS + 1 if header is None else len(header)
+    if isinstance(label_column, bool) or not isinstance(label_column, (str, int)):
+        raise TypeError(f"label_column must be a str or an int, got {label_column!r}")
+    if isinstance(label_column, int):
+        if not -width <= label_column < width:
+            raise DataFormatError(
+                f"{path}: label_column {label_column} is outside the {width} columns"
+            )
+        return label_column % width
+    if header is None:
+        return 0  # headerless: the label comes first
+    if label_column not in header:
+        shown = ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
+        raise DataFormatError(
+            f"{path}, line {line}: no column named {label_column!r} in the header; its columns "
+            f"are {shown} (pass label_column=...)"
+        )
+    return header.index(label_column)
+
+
+def _raise_first_non_number(path: Path, rows: list[tuple[int, str]], delimiter: str) -> None:
+    for number, line in rows:
+        for column, field in enumerate(line.split(delimiter), 1):
+            if not _NUMBER.fullmatch(field.strip()):
+                raise DataFormatError(
+                    f"{path}, line {number}, column {column}: expected a number, got {field!r}"
+                ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# npz
+
+
+def load_npz(path: str | os.PathLike[str]) -> Result:
+    """Load labelled images from a NumPy ``.npz`` archive holding arrays ``x`` and ``y``.
+
+    Parameters
+    ----------
+    path : path to the .npz file
+        ``x`` of shape (n, 784) or (n, 28, 28), integer or float (rule in the module docstring);
+        ``y`` of shape (n,), whole numbers >= 0; optionally ``class_names``, a 1-D array of str.
+
+    Returns
+    -------
+    (x, y, class_names): x of shape (n, 784) uint8, y of shape (n,) int64, class_names a tuple
+    of str (from the archive, else ``("0", ..., str(max(y)))``).
+
+    Raises
+    ------
+    DataFormatError
+        Missing arrays (the message lists those present), wrong shapes or dtypes, NaN or
+        out-of-range values (naming the row), labels that are not whole numbers >= 0, pickled
+        object arrays (never loaded).
+    """
+    path = Path(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise DataFormatError(f"{path}: cannot read as .npz: {error}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataFormatError(
+            f"{path}: expected an .npz archive with arrays x and y, got one array"
+        )
+    with archive:
+        missing = [key for key in ("x", "y") if key not in archive.files]
+        if missing:
+            raise DataFormatError(
+                f"{path}: expected arrays 'x' and 'y', missing {', '.join(missing)}; the archive "
+                f"holds {', '.join(archive.files) or 'nothing'}"
+            )
+        try:
+            x, y = archive["x"], archive["y"]
+            names = archive["class_names"] if "class_names" in archive.files else None
+        except ValueError as error:
+            raise DataFormatError(f"{path}: {error}") from None
+    if not (
+        (x.ndim == 2 and x.shape[1] == N_PIXELS)
+        or (x.ndim == 3 and x.shape[1:] == (IMAGE_SIDE, IMAGE_SIDE))
+    ):
+        raise DataFormatError(
+            f"{path}: expected x of shape (n, {N_PIXELS}) or (n, {IMAGE_SIDE}, {IMAGE_SIDE}), "
+            f"got {x.shape}"
+        )
+    if y.ndim != 1 or len(y) != len(x):
+        raise DataFormatError(
+            f"{path}: expected y of shape ({len(x)},), one label per image, got {y.shape}"
+        )
+    y = _labels(y, lambda row: f"{path}, row {row}")
+    x = _pixels_to_uint8(x.reshape(len(x), N_PIXELS), lambda row: f"{path}, row {row} of x")
+    if names is None:
+        return x, y, _default_class_names(y)
+    if names.ndim != 1 or names.dtype.kind != "U":
+        raise DataFormatError(
+            f"{path}: expected class_names as a 1-D array of str, got {names.dtype} {names.shape}"
+        )
+    if len(names) <= int(y.max()):
+        raise DataFormatError(
+            f"{path}: {len(names)} class_names but labels go up to {int(y.max())}; expected a "
+            f"name for every label"
+        )
+    return x, y, tuple(str(name) for name in names)
+
+
+# ---------------------------------------------------------------------------------------------
+# A folder of images
+
+
+def load_image_folder(path: str | os.PathLike[str], *, invert: bool = False) -> Result:
+    """Load a folder with one subfolder of 28x28 images per class.
+
+    ::
+
+        digits/
+          cat/   001.png 002.png ...
+          dog/   a.png ...
+
+    The subfolder names, sorted, are the class names (label 0 is the first). Files whose
+    extension is in ``IMAGE_EXTENSIONS`` are read with Pillow in name order and converted to
+    grayscale (luma; any alpha channel is dropped); other files and hidden ones are skipped.
+    Images must already be 28x28 and are taken as white-on-black like MNIST; ``invert=True``
+    flips black-on-white images (x -> 255 - x).
+
+    Returns
+    -------
+    (x, y, class_names): x of shape (n, 784) uint8, y of shape (n,) int64, class_names the
+    sorted subfolder names.
+
+    Raises
+    ------
+    ImportError
+        Pillow is not installed (``pip install "nnet[images]"``).
+    DataFormatError
+        No class subfolders, an empty class, a file Pillow cannot read, or an image that is not
+        28x28 (preprocess such images into MNIST style first).
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise DataFormatError(f"{root}: expected a folder with one subfolder of images per class")
+    image_module = _import_pillow()
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise DataFormatError(
+            f"{root}: no class subfolders; expected one subfolder of images per class "
+            f"(its name is the class name)"
+        )
+    images, labels = [], []
+    for label, class_name in enumerate(classes):
+        files = sorted(
+            f
+            for f in (root / class_name).iterdir()
+            if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS
+        )
+        if not files:
+            raise DataFormatError(
+                f"{root / class_name}: class {class_name!r} holds no images; expected files "
+                f"ending in {', '.join(sorted(IMAGE_EXTENSIONS))}"
+            )
+        for file in files:
+            images.append(_read_image(image_module, file))
+            labels.append(label)
+    x = np.stack(images)
+    if invert:
+        np.subtract(MAX_PIXEL, x, out=x)
+    return x, np.array(labels, dtype=np.int64), tuple(classes)
+
+
+def _import_pillow():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError(
+            'reading image folders needs Pillow, which is not installed: pip install "nnet[images]"'
+        ) from None
+    return Image
+
+
+def _read_image(image_module, file: Path) -> np.ndarray:
+    try:
+        with image_module.open(file) as image:
+            size = image.size
+            if size != (IMAGE_SIDE, IMAGE_SIDE):
+                raise DataFormatError(
+                    f"{file}: the image is {size[0]}x{size[1]} pixels; expected "
+                    f"{IMAGE_SIDE}x{IMAGE_SIDE}. Preprocess it first into MNIST style: a centred "
+                    f"white-on-black {IMAGE_SIDE}x{IMAGE_SIDE} grayscale image (nnet.images "
+                    f"turns photos and drawings into such inputs)"
+                )
+            gray = image.convert("L")
+    except (OSError, image_module.DecompressionBombError) as error:
+        raise DataFormatError(f"{file}: cannot read as an image: {error}") from None
+    return np.asarray(gray, dtype=np.uint8).reshape(N_PIXELS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared rules
+
+
+def _labels(values: np.ndarray, where: Callable[[int], str]) -> np.ndarray:
+    """Labels as int64, or an error naming the first row that is not a whole number >= 0."""
+    if values.dtype.kind not in "uif":
+        raise DataFormatError(f"{where(0)}: expected integer labels, got dtype {values.dtype}")
+    if len(values) == 0:
+        raise DataFormatError(f"{where(0)}: no images; expected at least one")
+    if values.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values != np.floor(values)) | (values < 0)
+    else:
+        bad = values < 0
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(
+            f"{where(row)}: label {values[row].item()} is not an integer >= 0; expected class "
+            f"indices 0, 1, 2, ..."
+        )
+    return values.astype(np.int64)
+
+
+def _pixels_to_uint8(
+    values: np.ndarray, where: Callable[[int], str], *, text: bool = False
+) -> np.ndarray:
+    """(n, 784) numbers -> (n, 784) uint8 by the rule in the module docstring.
+
+    ``text=True`` (numbers parsed from text, as floats): whole numbers count as integers.
+    """
+    kind = values.dtype.kind
+    if kind not in "uif":
+        raise DataFormatError(f"{where(0)}: expected numeric pixels, got dtype {values.dtype}")
+    if kind == "f":
+        finite = np.isfinite(values)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            raise DataFormatError(
+                f"{where(int(row))}: pixel {int(column)} is {values[row, column]}; expected "
+                f"finite numbers"
+            )
+    integers = kind in "ui" or (text and bool(np.all(values == np.floor(values))))
+    if integers:
+        scale = 1.0
+        rule = "integer pixels must lie in 0..255"
+    else:
+        in_unit_range = values.size and values.min() >= 0.0 and values.max() <= 1.0
+        scale = float(MAX_PIXEL) if in_unit_range else 1.0
+        rule = "float pixels must all lie in [0, 1] (scaled by 255) or all in [0, 255]"
+    bad = (values < 0) | (values > MAX_PIXEL)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise DataFormatError(
+            f"{where(int(row))}: pixel {int(column)} is {values[row, column]}; {rule}"
+        )
+    if integers:
+        return np.ascontiguousarray(values, dtype=np.uint8)
+    return np.rint(values * scale).astype(np.uint8)
+
+
+def _default_class_names(y: np.ndarray) -> tuple[str, ...]:
+    return tuple(str(label) for label in range(int(y.max()) + 1))
