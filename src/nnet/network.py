@@ -241,7 +241,14 @@ class Network:
             raise ValueError(
                 f"expected {len(self.dense_layers)} (W, b) pairs, one per Dense layer; got {len(weights)}"
             )
-        for layer, (W, b) in zip(self.dense_layers, weights):
+        pairs = [(np.asarray(W), np.asarray(b)) for W, b in weights]
+        for index, (layer, (W, b)) in enumerate(zip(self.dense_layers, pairs)):
+            if W.shape != layer.W.shape or b.shape != layer.b.shape:
+                raise ValueError(
+                    f"layer {index} needs W of shape {layer.W.shape} and b of shape "
+                    f"{layer.b.shape}; got {W.shape} and {b.shape}"
+                )
+        for layer, (W, b) in zip(self.dense_layers, pairs):  # all checked: now assign
             layer.W, layer.b = W, b
 
     def copy(self) -> "Network":
@@ -491,8 +498,28 @@ class Network:
         if not np.isfinite(targets).all():
             row = np.argwhere(~np.isfinite(targets))[0][0]
             raise ValueError(f"y must be finite; found a non-finite target at row {row}")
+        if self.cost.name == "cross_entropy":
+            self._check_probability_targets(targets)
         labels = (targets[:, 0] > 0.5).astype(np.int64) if k == 1 else targets.argmax(axis=1)
         return targets, labels
+
+    def _check_probability_targets(self, targets: np.ndarray) -> None:
+        """Cross-entropy targets are probabilities: in [0, 1], and rows summing to 1 for softmax
+        (the fused δ = a - y holds only then)."""
+        outside = np.flatnonzero(((targets < 0) | (targets > 1)).any(axis=1))
+        if outside.size:
+            raise ValueError(
+                f"cross-entropy targets must be probabilities in [0, 1]; row {outside[0]} is "
+                f"{targets[outside[0]].tolist()}"
+            )
+        if self.output_activation.name == "softmax":
+            sums = targets.sum(axis=1)
+            off = np.flatnonzero(np.abs(sums - 1.0) > 1e-4)
+            if off.size:
+                raise ValueError(
+                    f"targets for a softmax output must be one-hot or probability rows summing "
+                    f"to 1; row {off[0]} sums to {sums[off[0]]:.6g}"
+                )
 
 
 def _count_correct(output: np.ndarray, labels: np.ndarray) -> int:

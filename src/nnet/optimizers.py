@@ -272,16 +272,15 @@ def get(name: str | Optimizer, **settings) -> Optimizer:
             f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}"
         ) from None
     settings = {key: value for key, value in settings.items() if value is not None}
-    try:
-        return cls(**settings)
-    except TypeError:
-        import inspect
+    import inspect
 
-        accepted = [p for p in inspect.signature(cls).parameters]
-        unknown = sorted(set(settings) - set(accepted))
+    accepted = list(inspect.signature(cls).parameters)
+    unknown = sorted(set(settings) - set(accepted))
+    if unknown:
         raise ValueError(
             f"optimizer {name!r} does not take {', '.join(unknown)}; it takes: {', '.join(accepted)}"
-        ) from None
+        )
+    return cls(**settings)
 
 
 # -- learning-rate schedules ----------------------------------------------------------------
@@ -365,8 +364,8 @@ def _check_number(name, value, *, minimum=None, maximum=None, open_min=False, op
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a number; got {value!r}")
     value = float(value)
-    low = "(" if open_min else "["
-    high = ")" if open_max else "]"
+    low = "(" if open_min or minimum is None else "["
+    high = ")" if open_max or maximum is None else "]"
     bounds = f"{low}{minimum if minimum is not None else '-inf'}, {maximum if maximum is not None else 'inf'}{high}"
     ok = math.isfinite(value)
     if minimum is not None:

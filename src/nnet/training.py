@@ -139,7 +139,7 @@ class Trainer:
         optimizer="sgd",
         learning_rate: float | None = None,
         momentum: float | None = None,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
         lr_schedule=None,
         early_stopping: int | None = None,
         callbacks=(),
@@ -152,9 +152,16 @@ class Trainer:
         if early_stopping is not None:
             early_stopping = _positive_int("early_stopping", early_stopping)
         self.early_stopping = early_stopping
+        if isinstance(optimizer, optimizers.Optimizer):
+            given = {"learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay}
+            clashing = [name for name, value in given.items() if value is not None]
+            if clashing:
+                raise ValueError(
+                    f"give {', '.join(clashing)} to the optimizer object itself; fit() takes them "
+                    f"only with an optimizer name such as optimizer='sgd'"
+                )
         self.optimizer = optimizers.get(
-            optimizer, learning_rate=learning_rate, momentum=momentum,
-            weight_decay=weight_decay if weight_decay else None,
+            optimizer, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay
         )
         self.optimizer.bind(network.parameters, network.gradients, network.n_weights)
         self.base_learning_rate = self.optimizer.learning_rate
@@ -312,7 +319,7 @@ def fit(
     optimizer="sgd",
     learning_rate: float | None = None,
     momentum: float | None = None,
-    weight_decay: float = 0.0,
+    weight_decay: float | None = None,
     lr_schedule=None,
     validation_data=None,
     validation_split: float | None = None,
@@ -336,8 +343,8 @@ def fit(
         η. Default: the optimizer's (sgd 0.1, adam 0.001).
     momentum : float, optional
         μ for ``momentum`` and ``nesterov`` (default 0.9).
-    weight_decay : float
-        λ, the L2 penalty on the weights.
+    weight_decay : float, optional
+        λ, the L2 penalty on the weights. Default: the optimizer's (0, but 0.01 for adamw).
     lr_schedule : str or Schedule, optional
         ``constant`` (default), ``step`` or ``cosine``, applied per epoch.
     validation_data : (x_val, y_val), optional
@@ -428,7 +435,9 @@ def _training_inputs(network: Network, x) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype != np.uint8:
         return network.as_inputs(x)
-    if x.ndim > 2:
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    elif x.ndim > 2:
         x = x.reshape(len(x), -1)
     if x.ndim != 2 or x.shape[1] != network.n_inputs:
         network.as_inputs(x[:1] if x.ndim else x)  # raises the width error
