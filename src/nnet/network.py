@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations, losses
+from . import activations, initializers, losses
 from .layers import Dense, Dropout, Layer
 
 #: Inputs and outputs are processed in slices of this many rows by predict and evaluate,
@@ -124,6 +124,10 @@ class Network:
             )
         for name in hidden:
             activations.get(name)
+        if init != "auto" and not callable(init) and init not in initializers.INITIALIZERS:
+            raise ValueError(
+                f"unknown init {init!r}; choose one of: auto, {', '.join(initializers.INITIALIZERS)}"
+            )
         cost_object = losses.get(cost)
         if output is None:
             output = "softmax" if cost_object.name == "cross_entropy" else "sigmoid"
@@ -383,6 +387,8 @@ class Network:
         targets, _ = self.as_targets(y, len(x))
         if not training:
             return self.evaluate(x, targets).cost
+        if rng is None and self.dropout:
+            rng = np.random.default_rng()
         a = x
         for layer in self.layers:
             a = layer.forward(a, training=True, rng=rng)
@@ -441,6 +447,8 @@ class Network:
             x = np.ascontiguousarray(x, dtype=self.dtype)
         else:
             raise ValueError(f"x must hold numbers (floats, or uint8 pixels); got dtype {x.dtype}")
+        if x.ndim == 0 or len(x) == 0:
+            raise ValueError(f"x has no samples: got an array of shape {x.shape}")
         if x.ndim == 1:
             x = x.reshape(1, -1)
         elif x.ndim > 2:
@@ -451,8 +459,6 @@ class Network:
                 f"layer 0 (Dense {first.n_in} -> {first.n_out}) expects inputs of width "
                 f"{self.n_inputs}; got x of shape {x.shape}"
             )
-        if len(x) == 0:
-            raise ValueError("x has no samples (0 rows)")
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             row, column = np.argwhere(~np.isfinite(x))[0]
             raise ValueError(

@@ -435,14 +435,14 @@ def _training_inputs(network: Network, x) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype != np.uint8:
         return network.as_inputs(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x has no samples: got an array of shape {x.shape}")
     if x.ndim == 1:
         x = x.reshape(1, -1)
     elif x.ndim > 2:
         x = x.reshape(len(x), -1)
     if x.ndim != 2 or x.shape[1] != network.n_inputs:
-        network.as_inputs(x[:1] if x.ndim else x)  # raises the width error
-    if len(x) == 0:
-        raise ValueError("x has no samples (0 rows)")
+        network.as_inputs(x[:1])  # raises the width error
     return np.ascontiguousarray(x)
 
 
