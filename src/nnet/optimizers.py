@@ -27,6 +27,8 @@ constant, step (``γ^⌊epoch / step_size⌋``, as ``torch.optim.lr_scheduler.St
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -56,7 +58,7 @@ class Optimizer:
         """Attach to flat ``params`` and ``grads`` (same 1-D shape and dtype).
 
         The first ``n_decayed`` entries (the network puts every weight before every bias) get
-        weight decay; the default is all of them.
+        weight decay; the default is all of them. Allocates the state arrays, zero.
         """
         if params.shape != grads.shape or params.ndim != 1:
             raise ValueError(
@@ -65,28 +67,34 @@ class Optimizer:
         self.params, self.grads = params, grads
         self.n_decayed = params.size if n_decayed is None else int(n_decayed)
         self._scratch = np.empty_like(params)
-        self._allocate_state()
+        for name in self.state_names:
+            setattr(self, name, np.zeros_like(params))
+        self._parts = _split(params.size)
 
     def step(self) -> None:
         """Move the parameters one step against their gradient, in place."""
         if self.params is None:
             raise RuntimeError(f"{type(self).__name__}.step() before bind(params, grads)")
         self.steps += 1
-        grads = self.grads
-        if self.weight_decay and not self.decoupled_decay:
-            k = self.n_decayed
-            # g ← g + λ w on the weights. This writes into the gradient buffer, which the next
-            # backprop overwrites anyway.
-            decay = np.multiply(self.params[:k], self.weight_decay, out=self._scratch[:k])
-            grads[:k] += decay
-        self._update(self.params, grads, self.learning_rate)
+        _run_in_parallel(self._step_part, self._parts)
+
+    def _step_part(self, start: int, stop: int) -> None:
+        """The step for parameters ``start:stop``: the rule applied to views of every array."""
+        params, grads = self.params[start:stop], self.grads[start:stop]
+        scratch = self._scratch[start:stop]
+        decayed = min(stop, self.n_decayed) - start  # weights come first, biases after
+        if self.weight_decay and decayed > 0:
+            if self.decoupled_decay:  # w ← w (1 - η λ)
+                params[:decayed] *= 1.0 - self.learning_rate * self.weight_decay
+            else:  # g ← g + λ w (the gradient buffer is refilled by the next backprop anyway)
+                grads[:decayed] += np.multiply(params[:decayed], self.weight_decay, out=scratch[:decayed])
+        state = [getattr(self, name)[start:stop] for name in self.state_names]
+        self._update(params, grads, scratch, *state)
 
     decoupled_decay = False
 
-    def _allocate_state(self) -> None:
-        """Allocate the state arrays (zero) for the bound parameters."""
-
-    def _update(self, params: np.ndarray, grads: np.ndarray, learning_rate: float) -> None:
+    def _update(self, params: np.ndarray, grads: np.ndarray, scratch: np.ndarray, *state: np.ndarray) -> None:
+        """The update rule, in place, on equally long 1-D views; ``scratch`` is free space."""
         raise NotImplementedError
 
     # -- state, for checkpoints ---------------------------------------------------------------
@@ -125,9 +133,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def _update(self, params, grads, learning_rate):
-        step = np.multiply(grads, learning_rate, out=self._scratch)
-        params -= step
+    def _update(self, params, grads, scratch):
+        params -= np.multiply(grads, self.learning_rate, out=scratch)
 
 
 class Momentum(Optimizer):
@@ -145,20 +152,15 @@ class Momentum(Optimizer):
         super().__init__(learning_rate, weight_decay)
         self.momentum = _check_number("momentum", momentum, minimum=0.0, maximum=1.0, open_max=True)
 
-    def _allocate_state(self):
-        self.velocity = np.zeros_like(self.params)
-
-    def _update(self, params, grads, learning_rate):
-        velocity = self.velocity
+    def _update(self, params, grads, scratch, velocity):
         velocity *= self.momentum
         velocity += grads
-        if self.nesterov:
-            # w ← w - η (g + μ v): look ahead along the new velocity.
-            step = np.multiply(velocity, self.momentum, out=self._scratch)
+        if self.nesterov:  # w ← w - η (g + μ v): look ahead along the new velocity
+            step = np.multiply(velocity, self.momentum, out=scratch)
             step += grads
-            step *= learning_rate
+            step *= self.learning_rate
         else:
-            step = np.multiply(velocity, learning_rate, out=self._scratch)
+            step = np.multiply(velocity, self.learning_rate, out=scratch)
         params -= step
 
     def hyperparameters(self):
@@ -199,32 +201,26 @@ class Adam(Optimizer):
         self.beta2 = _check_number("beta2", beta2, minimum=0.0, maximum=1.0, open_max=True)
         self.epsilon = _check_number("epsilon", epsilon, minimum=0.0, open_min=True)
 
-    def _allocate_state(self):
-        self.m = np.zeros_like(self.params)
-        self.v = np.zeros_like(self.params)
-        self._denominator = np.empty_like(self.params)
-
-    def _update(self, params, grads, learning_rate):
+    def _update(self, params, grads, scratch, m, v):
         t = self.steps
         beta1, beta2 = self.beta1, self.beta2
-        m, v, scratch, denominator = self.m, self.v, self._scratch, self._denominator
-        # m ← β₁ m + (1 - β₁) g
+        # m ← β₁ m + (1 - β₁) g, computed as β₁ (m - g) + g: no scratch array, one pass fewer
+        m -= grads
         m *= beta1
-        np.multiply(grads, 1.0 - beta1, out=scratch)
-        m += scratch
-        # v ← β₂ v + (1 - β₂) g²
-        v *= beta2
+        m += grads
+        # v ← β₂ v + (1 - β₂) g², likewise as β₂ (v - g²) + g²
         np.multiply(grads, grads, out=scratch)
-        scratch *= 1.0 - beta2
+        v -= scratch
+        v *= beta2
         v += scratch
-        # √v̂ + ε = √v / √(1 - β₂ᵗ) + ε
-        np.sqrt(v, out=denominator)
-        denominator *= 1.0 / math.sqrt(1.0 - beta2**t)
-        denominator += self.epsilon
-        # w ← w - (η / (1 - β₁ᵗ)) m / (√v̂ + ε)
-        np.divide(m, denominator, out=scratch)
-        scratch *= learning_rate / (1.0 - beta1**t)
-        params -= scratch
+        # w ← w - η m̂ / (√v̂ + ε), with the bias corrections folded into two scalars:
+        # η m̂ / (√v̂ + ε) = [η √(1-β₂ᵗ) / (1-β₁ᵗ)] m / (√v + ε √(1-β₂ᵗ))
+        root_correction = math.sqrt(1.0 - beta2**t)
+        denominator = np.sqrt(v, out=scratch)
+        denominator += self.epsilon * root_correction
+        step = np.divide(m, denominator, out=scratch)
+        step *= self.learning_rate * root_correction / (1.0 - beta1**t)
+        params -= step
 
     def hyperparameters(self):
         return {
@@ -245,11 +241,6 @@ class AdamW(Adam):
     def __init__(self, learning_rate: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8, weight_decay: float = 1e-2):
         super().__init__(learning_rate, beta1, beta2, epsilon, weight_decay)
-
-    def _update(self, params, grads, learning_rate):
-        if self.weight_decay:
-            params[: self.n_decayed] *= 1.0 - learning_rate * self.weight_decay
-        super()._update(params, grads, learning_rate)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
@@ -357,6 +348,37 @@ def get_schedule(name: str | Schedule | None) -> Schedule:
         raise ValueError(
             f"unknown learning-rate schedule {name!r}; choose one of: {', '.join(SCHEDULES)}"
         ) from None
+
+
+#: An update of at least this many parameters is split between threads, one part each: the
+#: update is elementwise, and NumPy releases the GIL inside its loops, so the parts run at once.
+PARALLEL_MIN = 1 << 18
+_pool = None
+
+
+def _split(size: int) -> list[tuple[int, int]]:
+    """Cut 0..size into one part per core (at most), each of PARALLEL_MIN or more, 64-aligned."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    parts = max(1, min(cores, size // PARALLEL_MIN))
+    bounds = [size * i // parts // 64 * 64 for i in range(parts)] + [size]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _run_in_parallel(function, parts) -> None:
+    """function(start, stop) for every part: the first in this thread, the others in a pool."""
+    global _pool
+    if len(parts) == 1:
+        function(*parts[0])
+        return
+    if _pool is None or _pool._max_workers < len(parts) - 1:
+        _pool = ThreadPoolExecutor(max_workers=len(parts) - 1, thread_name_prefix="nnet-optimizer")
+    futures = [_pool.submit(function, *part) for part in parts[1:]]
+    function(*parts[0])
+    for future in futures:
+        future.result()
 
 
 def _check_number(name, value, *, minimum=None, maximum=None, open_min=False, open_max=False):
