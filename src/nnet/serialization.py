@@ -152,7 +152,8 @@ def save(network: Network, path, *, metadata: dict | None = None, extra_tensors:
     extra_tensors : dict, optional
         More arrays to store (checkpoints use it for optimizer state).
     """
-    meta = {**getattr(network, "metadata", {}), **(metadata or {})}
+    kept = {key: value for key, value in getattr(network, "metadata", {}).items() if key != "checkpoint"}
+    meta = {**kept, **(metadata or {})}
     meta.setdefault("classes", [str(i) for i in range(network.n_outputs)])
     meta.setdefault("input", {"shape": [network.n_inputs], "preprocessing": "floats; uint8 pixels are divided by 255"})
     tensors = {}
@@ -164,6 +165,7 @@ def save(network: Network, path, *, metadata: dict | None = None, extra_tensors:
             raise ValueError(f"extra tensor {name!r} clashes with a layer tensor")
         tensors[name] = np.asarray(array)
     description = {
+        **meta,  # first: the fields computed below (layers, digest, versions) always win
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "nnet_version": _nnet_version(),
@@ -174,7 +176,6 @@ def save(network: Network, path, *, metadata: dict | None = None, extra_tensors:
         "seed": network.seed,
         "layers": _layer_list(network),
         "data_sha256": _digest(tensors),
-        **meta,
     }
     try:
         text = json.dumps(description, allow_nan=False)

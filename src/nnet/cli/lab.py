@@ -1,0 +1,105 @@
+"""``nnet lab``: the web lab, a page on 127.0.0.1 to draw a digit and watch every layer light up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import _term
+from ._term import CLIError
+
+HELP = "open the web lab: draw a digit and watch the network think; browse MNIST; train live"
+DESCRIPTION = """\
+Serve the lab on this machine (127.0.0.1, a free port unless --port) and open it in the browser.
+
+Draw: draw a digit and see the 28x28 input it makes (preprocessed as `nnet predict` does), every
+layer's neurons lit by their activations, the probabilities, and what each neuron looks for.
+Browse: the MNIST test digits, at random, by class, or only the model's mistakes.
+Train: train a new network on the server and watch its cost, accuracy and weights change live;
+when the run ends the lab uses it, and --save PATH lets the page save it to that file.
+
+With no MODEL the lab starts training the default network (784-128-10, relu, softmax) at once;
+it takes a few seconds. The page and its JSON API (GET /api) stay on this machine unless
+--host says otherwise."""
+EXAMPLES = """\
+examples:
+  nnet lab                                     # train the default network, then draw
+  nnet lab model.safetensors                   # look inside a trained model
+  nnet lab model.safetensors --port 8000 --no-browser
+  nnet lab --save lab-model.safetensors        # let the page save what you train there"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", metavar="MODEL", nargs="?", help="a .safetensors model file (default: train one)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=0, help="the port (default 0: any free port)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser; just print the address")
+    parser.add_argument("--save", metavar="PATH",
+                        help="the file the page's Save button writes the current model to (default: no saving)")
+    parser.add_argument("--dataset", metavar="NAME_OR_PATH",
+                        help="the digits to browse and train on (default: the model's dataset, else mnist)")
+
+
+def run(args) -> int:
+    try:
+        from nnet.lab import create_app
+        from nnet.lab.app import LOCAL_HOSTS
+        from nnet.lab.server import address, bind, is_loopback, serve
+    except ImportError as missing:
+        raise CLIError(str(missing)) from None
+    from .data import check_fits, dataset_of_model, resolve
+
+    if not 0 <= args.port <= 65535:
+        raise CLIError(f"--port must be in 0..65535; got {args.port}")
+    network = None
+    if args.model:
+        from nnet import load
+
+        network = load(args.model)
+    save_path = _save_path(args.save)
+    data = resolve(dataset_of_model(network, args.dataset) if network is not None else args.dataset or "mnist")
+    if network is not None:
+        check_fits(network, data, args.model)
+    elif data.train[0].shape[1] != 28 * 28:
+        raise CLIError(f"the lab trains on 28x28 images; {data.name} has images of {data.train[0].shape[1]} pixels")
+    app = create_app(
+        network,
+        train_data=data.train,
+        test_data=data.test,
+        class_names=data.classes,
+        save_path=save_path,
+        source=Path(args.model).name if args.model else None,
+        dataset_name=data.spec,
+        train_on_start=network is None,
+        allowed_hosts=[*LOCAL_HOSTS, args.host] if is_loopback(args.host) else ["*"],
+    )
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as failure:
+        raise CLIError(f"cannot listen on {args.host}:{args.port}: {failure.strerror or failure}") from None
+    url = address(sock)
+    if not is_loopback(args.host):
+        _term.note(f"warning: listening on {args.host}: anyone who can reach this machine can use the lab")
+    what = args.model or "the default network (training now)"
+    print(f"nnet lab: serving {what} at {url}", flush=True)
+    if save_path is not None:
+        _term.note(f"the page's Save button writes to {save_path}")
+    _term.note("press Ctrl-C to stop")
+    with sock:
+        try:
+            serve(app, sock, open_browser=not args.no_browser)
+        except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: not a failure
+            pass
+    _term.note("nnet lab: stopped")
+    return 0
+
+
+def _save_path(text: str | None) -> Path | None:
+    if text is None:
+        return None
+    path = Path(text).expanduser().resolve()
+    if path.is_dir():
+        raise CLIError(f"--save {text}: is a folder; give a file path such as {Path(text) / 'model.safetensors'}")
+    if not path.parent.is_dir():
+        raise CLIError(f"--save {text}: the folder {path.parent} does not exist")
+    return path

@@ -1,0 +1,82 @@
+"""``nnet show``: the lessons' pictures, drawn for a saved model (with :mod:`nnet.plots`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import _term
+from ._term import CLIError
+
+HELP = "draw a picture of a model: history, weights, activations, confusion, mistakes, means"
+DESCRIPTION = """\
+Draw one of the pictures of nnet.plots for a saved model, as PNG or SVG (by --out's suffix):
+
+  history       cost and accuracy per epoch, training beside validation
+  weights       the weights into each neuron of a layer (--layer): the pattern it picks up on
+  activations   one test image (--index, or your own --image) flowing through every layer
+  confusion     the confusion matrix on the test images: which digits are taken for which
+  mistakes      the test images the model gets wrong
+  means         the average test image of each class
+
+The pictures that need images use the test part of --dataset (default: the model's own)."""
+EXAMPLES = """\
+examples:
+  nnet show model.safetensors history --out history.png
+  nnet show model.safetensors weights --layer 0 --out weights.svg
+  nnet show model.safetensors activations --index 7 --out seven.png
+  nnet show model.safetensors activations --image my_digit.jpg --out mine.png
+  nnet show model.safetensors mistakes --dataset fashion-mnist --out wrong.png"""
+
+#: The pictures drawn from the test images.
+NEEDS_DATA = ("activations", "confusion", "mistakes", "means")
+
+
+def _pictures() -> list[str]:
+    try:
+        from nnet import plots
+    except ImportError:  # drawing needs nothing at parse time; run() reports the missing piece
+        return ["history", "weights", "activations", "confusion", "mistakes", "means"]
+    return list(plots.PICTURES)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="a .safetensors model file")
+    parser.add_argument("what", metavar="WHAT", choices=_pictures(), help=f"one of: {', '.join(_pictures())}")
+    parser.add_argument("--out", metavar="FILE", help="the picture file, .png or .svg (default WHAT.png)")
+    parser.add_argument("--index", type=int, default=0, metavar="I", help="activations: which test image (default 0)")
+    parser.add_argument("--image", metavar="FILE", help="activations: draw your own image instead of a test image")
+    parser.add_argument("--layer", type=int, default=0, metavar="L", help="weights: which Dense layer, from 0 (default 0)")
+    parser.add_argument("--dataset", metavar="NAME_OR_PATH", help="the images for activations, confusion, mistakes, means (default: the model's own)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def run(args) -> int:
+    from nnet import load, plots
+
+    out = Path(args.out or f"{args.what}.png")
+    if out.suffix.lower() not in plots.FORMATS:
+        raise CLIError(f"--out {out}: the file name must end in {' or '.join(plots.FORMATS)}")
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise CLIError(f"--out {out}: folder {out.parent} does not exist")
+    network = load(args.model)
+    x = y = None
+    index = args.index
+    if args.what == "activations" and args.image:
+        from nnet.images import IMAGE_SIDE, to_mnist
+
+        if network.n_inputs != IMAGE_SIDE * IMAGE_SIDE:
+            raise CLIError(f"{args.model} takes {network.n_inputs} inputs, not a {IMAGE_SIDE}x{IMAGE_SIDE} image")
+        x, index = to_mnist(args.image)[None, :], 0
+    elif args.what in NEEDS_DATA:
+        from .data import check_fits, dataset_of_model, resolve
+
+        data = resolve(dataset_of_model(network, args.dataset), quiet=args.quiet)
+        check_fits(network, data, args.model)
+        x, y = data.test
+    try:
+        plots.render(args.what, network, x=x, y=y, index=index, layer=args.layer, path=out)
+    except ValueError as failure:  # a layer or index out of range, a model without history ...
+        raise CLIError(str(failure)) from None
+    if not args.quiet:
+        print(f"saved {out}")
+    return 0
