@@ -1,0 +1,76 @@
+"""The web lab: draw a digit and watch every layer of your network light up.
+
+``nnet lab [MODEL]`` serves a page on 127.0.0.1 (a free port unless ``--port``) with three views:
+
+- **Draw**: draw a digit; the server preprocesses it as ``nnet predict`` does
+  (:func:`nnet.images.to_mnist`) and the page shows the 28x28 input, every layer's neurons lit by
+  their activations, the output probabilities, and, for a neuron you point at, its incoming
+  weights: the pixel pattern it picks up on.
+- **Browse**: the MNIST test digits (at random, by class, or only the model's mistakes) in the
+  same view.
+- **Train**: train a new network on the server and watch its cost, accuracy and first-layer
+  weight images change live; when it ends, Draw and Browse use it (and ``--save PATH`` lets the
+  page save it to that server-side file).
+
+From Python::
+
+    from nnet.lab import create_app
+    app = create_app(nnet.load("model.safetensors"))    # any ASGI server can run it
+
+Modules: ``app`` (the routes, HTTP safety), ``state`` (the served model, data and runs),
+``explain`` (the network as JSON: layers, forward passes, weights), ``payloads`` (checking what
+clients send), ``training`` (the background run and its events), ``server`` (socket, uvicorn),
+``static/`` (the page: HTML, CSS, JavaScript; no build step, nothing from the network).
+
+The JSON API (the page uses nothing else; ``GET /api`` lists it)
+-----------------------------------------------------------------
+
+Bodies are JSON sent with ``Content-Type: application/json``. Errors are ``{"error": "what was
+expected and what came"}`` with a 4xx status: 400 a body that is not JSON (NaN and Infinity
+included) or a request for another host name, 403 a POST from another site (its Origin), 404 a
+layer, neuron, digit, run or route that does not exist, 409 a training run already going (or
+none to stop, or no ``--save``), 413 a body over 512 KiB (refused before it is read in full),
+415 a body not sent as JSON, 422 a field of the wrong type, shape or range.
+Layers are the Dense layers, indexed from 0 as in model files: 0 is the first hidden layer, the
+last is the output layer. Responses list them, so any depth works. ``version`` counts the models
+served (a training run that ends swaps in a new one).
+
+``GET /api/model``
+    ``{"version", "source", "trained", "input": {"size": 784, "shape": [28, 28]}, "layers":
+    [{"index", "name", "size", "inputs", "activation", "range", "parameters"}], "classes",
+    "cost", "parameters", "summary": {saved_at, scores, training, epochs_trained, ...}}``
+``POST /api/predict``
+    Body: ``{"width": W, "height": H, "pixels": base64}`` (W*H gray bytes, or W*H*C bytes with
+    ``"channels": C``), or ``{"image": "data:image/png;base64,..."}``, or ``{"input": [784
+    numbers in 0..1]}``. Returns ``{"version", "input": [784 values in 0..1], "layers": [{"index",
+    "name", "size", "activation", "range", "z": [...], "a": [...]}], "probabilities", "prediction",
+    "label", "ms"}``.
+``GET /api/neuron/{layer}/{index}``
+    ``{"layer", "index", "name", "activation", "inputs_from", "shape" ([28, 28] for layer 0,
+    else [n_in]), "weights", "bias", "abs_max"}``; 404 for a layer or neuron out of range.
+``GET /api/digits?mode=random|index|class|mistakes``
+    A test digit and the model's forward pass: ``index=i`` for mode index, ``class=k`` for mode
+    class; ``position=p`` picks the p-th digit of the chosen set (wrapping), else a random one.
+    Returns ``{"index", "label", "label_name", "position", "count", "pixels" (784 ints),
+    "correct", "prediction": <as /api/predict>}``.
+``GET /api/train``
+    ``{"state": idle|running|done|stopped|error, "running", "run", "defaults", "limits", "save"}``.
+``POST /api/train``
+    Body (every key optional): ``{"hidden": [128], "activation": "relu", "optimizer": "momentum",
+    "learning_rate": 0.1, "epochs": 3, "batch_size": 64, "schedule": "cosine", "train_size":
+    60000, "seed": 0}``. 202 ``{"run", "events"}``; 409 while a run is going.
+``GET /api/train/events?run=ID``
+    Server-sent events of a run (default the latest), from its start: ``start``, ``progress``
+    (epoch, batch, position in epochs, cost, accuracy), ``epoch`` (train and test cost and
+    accuracy), ``weights`` (layer 0's weight images as int8 base64), and last ``done``,
+    ``stopped`` or ``error``. See :mod:`nnet.lab.training`.
+``POST /api/train/stop``
+    Stops the run after its current batch (409 if none is going). The network trained so far
+    becomes the served model.
+``POST /api/model/save``
+    Saves the served model to the ``--save`` file (409 if the lab was started without one).
+"""
+
+from .app import API, create_app
+
+__all__ = ["API", "create_app"]

@@ -1,0 +1,198 @@
+"""What the lab shows about a network, as JSON-ready dicts: the layers, one forward pass, a
+neuron's incoming weights, weight images for the training stream.
+
+Layers are the network's Dense layers, indexed from 0 as in model files (``layers.0.W``): layer
+0 is the first hidden layer (or the output layer of a network with none), the last one is the
+output layer. Every response lists them, so a network of any depth is described the same way.
+This module is all the model logic the page needs; the page only draws what it returns.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+
+import numpy as np
+
+from nnet.network import Network
+
+#: Decimal places kept for activations and weights sent to the page (its pixels cannot show more).
+DECIMALS = 4
+#: The range of each activation's output, for the page's brightness scale (None: unbounded).
+ACTIVATION_RANGE = {
+    "sigmoid": (0.0, 1.0),
+    "softmax": (0.0, 1.0),
+    "tanh": (-1.0, 1.0),
+    "relu": (0.0, None),
+    "leaky_relu": (None, None),
+    "identity": (None, None),
+}
+#: Metadata keys of a model file summarised by ``GET /api/model`` (the rest stays on the server).
+SUMMARY_KEYS = ("saved_at", "nnet_version", "scores", "training", "dataset")
+
+
+def layer_name(index: int, n_layers: int) -> str:
+    """``"hidden 1"``, ``"hidden 2"``, ..., ``"output"`` for Dense layer ``index`` of ``n_layers``."""
+    return "output" if index == n_layers - 1 else f"hidden {index + 1}"
+
+
+def rounded(values: np.ndarray, decimals: int = DECIMALS) -> list[float]:
+    """A flat list of floats, rounded for sending (the caller has checked they are finite)."""
+    return np.round(np.asarray(values, dtype=np.float64).ravel(), decimals).tolist()
+
+
+def describe(network: Network, classes: list[str], input_shape: list[int]) -> dict:
+    """The network's structure: ``{"input": {...}, "layers": [...], "classes", ...}``."""
+    dense = network.dense_layers
+    return {
+        "input": {"size": network.n_inputs, "shape": input_shape},
+        "layers": [
+            {
+                "index": index,
+                "name": layer_name(index, len(dense)),
+                "size": layer.n_out,
+                "inputs": layer.n_in,
+                "activation": layer.activation.name,
+                "range": ACTIVATION_RANGE.get(layer.activation.name, (None, None)),
+                "parameters": layer.n_parameters,
+            }
+            for index, layer in enumerate(dense)
+        ],
+        "classes": classes,
+        "cost": network.cost.name,
+        "parameters": network.n_parameters,
+        "summary": _summary(network.metadata),
+    }
+
+
+def _summary(metadata: dict) -> dict:
+    summary = {key: finite(metadata[key]) for key in SUMMARY_KEYS if key in metadata}
+    history = metadata.get("history")
+    if isinstance(history, dict) and isinstance(history.get("epochs"), list) and history["epochs"]:
+        summary["epochs_trained"] = len(history["epochs"])
+        summary["last_epoch"] = finite(history["epochs"][-1])
+    return summary
+
+
+def finite(value):
+    """JSON data with NaN and infinities (which a model file's JSON may hold) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [finite(item) for item in value]
+    return value
+
+
+def forward_pass(network: Network, x: np.ndarray, classes: list[str]) -> dict:
+    """One input through the network, every layer's z and a.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_inputs,), uint8 pixels or floats in [0, 1]
+
+    Returns
+    -------
+    dict with ``input`` (n_inputs floats in 0..1), ``layers`` (one entry per Dense layer: index,
+    name, size, activation, range, ``z`` and ``a``), ``probabilities`` (sum 1), ``prediction``
+    (the index of the brightest output neuron) and ``label`` (its class name).
+    """
+    trace = network.forward(x, record=True)
+    dense = network.dense_layers
+    layers = []
+    for index, (layer, z, a) in enumerate(zip(dense, trace.zs, trace.activations[1:])):
+        layers.append(
+            {
+                "index": index,
+                "name": layer_name(index, len(dense)),
+                "size": layer.n_out,
+                "activation": layer.activation.name,
+                "range": ACTIVATION_RANGE.get(layer.activation.name, (None, None)),
+                "z": rounded(_checked(z, index)),
+                "a": rounded(_checked(a, index)),
+            }
+        )
+    output = trace.output[0].astype(np.float64)
+    probabilities, how = probabilities_of(output, network.output_activation.name)
+    prediction = int(output.argmax()) if len(output) > 1 else int(output[0] > 0.5)  # as Network.predict
+    return {
+        "input": rounded(trace.activations[0][0], 3),
+        "layers": layers,
+        "probabilities": rounded(probabilities, 6),
+        "probabilities_from": how,
+        "prediction": prediction,
+        "label": classes[prediction] if prediction < len(classes) else str(prediction),
+    }
+
+
+def probabilities_of(output: np.ndarray, activation: str) -> tuple[np.ndarray, str]:
+    """Probabilities from the output activations: a softmax output is one already; otherwise
+    (sigmoid outputs, as in the lessons' network) the activations are divided by their sum."""
+    if activation == "softmax":
+        return output, "softmax output"
+    if len(output) == 1:  # one sigmoid neuron: P(class 1)
+        return np.array([1.0 - output[0], output[0]]), "output activation as P(class 1)"
+    shifted = output - min(0.0, float(output.min()))
+    total = float(shifted.sum())
+    if total <= 0:
+        return np.full(len(output), 1.0 / len(output)), "uniform (all outputs are 0)"
+    return shifted / total, "output activations divided by their sum"
+
+
+def _checked(values: np.ndarray, index: int) -> np.ndarray:
+    if not np.isfinite(values).all():
+        raise FloatingPointError(f"layer {index} produced a non-finite value for this input")
+    return values[0]
+
+
+def neuron(network: Network, layer: int, index: int, input_shape: list[int]) -> dict:
+    """Neuron ``index`` of Dense layer ``layer``: its incoming weights and bias.
+
+    ``shape`` is the input image's shape for layer 0 (so the weights draw as a picture of the
+    pixel pattern the neuron picks up on), else ``[n_in]`` (a strip, one weight per neuron of the
+    layer below). Raises IndexError for a layer or neuron that does not exist.
+    """
+    dense = network.dense_layers
+    if not 0 <= layer < len(dense):
+        raise IndexError(f"layer {layer} does not exist: this network has layers 0..{len(dense) - 1}")
+    target = dense[layer]
+    if not 0 <= index < target.n_out:
+        raise IndexError(
+            f"neuron {index} does not exist: layer {layer} ({layer_name(layer, len(dense))}) has "
+            f"neurons 0..{target.n_out - 1}"
+        )
+    weights = target.W[index]
+    first = layer == 0 and int(np.prod(input_shape)) == target.n_in
+    return {
+        "layer": layer,
+        "index": index,
+        "name": layer_name(layer, len(dense)),
+        "activation": target.activation.name,
+        "inputs_from": "input" if layer == 0 else layer_name(layer - 1, len(dense)),
+        "shape": list(input_shape) if first else [target.n_in],
+        "weights": rounded(weights),
+        "bias": round(float(target.b[index]), DECIMALS),
+        "abs_max": float(np.abs(weights).max()),
+    }
+
+
+def weight_images(network: Network, count: int) -> dict:
+    """The first ``count`` neurons' incoming weights of layer 0, compact for streaming.
+
+    Each neuron's weights are scaled by its own largest |w| to -127..127 and sent as int8 bytes
+    in base64: ``data`` holds ``neurons`` rows of ``inputs`` bytes; ``scale`` lists each row's
+    largest |w| (so weight = byte / 127 * scale).
+    """
+    W = network.dense_layers[0].W[:count].astype(np.float64)
+    scale = np.abs(W).max(axis=1)
+    safe = np.where(scale > 0, scale, 1.0)
+    quantised = np.rint(W / safe[:, None] * 127).astype(np.int8)
+    return {
+        "layer": 0,
+        "neurons": int(W.shape[0]),
+        "total": network.dense_layers[0].n_out,
+        "inputs": int(W.shape[1]),
+        "scale": rounded(scale, 6),
+        "data": base64.b64encode(quantised.tobytes()).decode("ascii"),
+    }

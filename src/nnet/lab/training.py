@@ -1,0 +1,253 @@
+"""A training run in the background, watched through a list of events.
+
+The Train view starts one run at a time. The run trains its own new network in a thread with
+:func:`nnet.fit`; a :class:`~nnet.training.Callback` turns its progress into events, appended to
+the run's event list, which ``GET /api/train/events`` streams to the page (server-sent events).
+Predictions keep being served from the lab's current model meanwhile; when the run ends (done, or
+stopped by the user) the lab swaps the new network in.
+
+Events, each a dict with ``id`` (0, 1, ... within the run) and ``type``:
+
+``start``     settings, sizes, batches per epoch, the training and test set sizes
+``progress``  epoch (1-based), batch (1-based), batches, ``position`` (epochs done, fractional),
+              cost and accuracy (means over the batches since the last progress event), seconds
+``epoch``     an :class:`~nnet.training.EpochRecord` (test = the held-out test digits)
+``weights``   layer 0's weight images (see :func:`nnet.lab.explain.weight_images`)
+``done``      the run finished; ``stopped``: the user stopped it; ``error``: it failed
+              (a diverging cost, ...). The last event of every run is one of these three.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+from nnet.network import Network
+from nnet.training import Callback, TrainingError, TrainingState, fit
+
+from .explain import weight_images
+
+logger = logging.getLogger(__name__)
+
+#: The default run: the lessons' network with today's choices, ~97% on MNIST in a few seconds.
+DEFAULT_SETTINGS = {
+    "hidden": [128],
+    "activation": "relu",
+    "optimizer": "momentum",
+    "learning_rate": 0.1,
+    "epochs": 3,
+    "batch_size": 64,
+    "schedule": "cosine",
+    "train_size": None,  # all the training images
+    "seed": 0,
+}
+#: A progress event comes after this many seconds, or after 1/PROGRESS_PER_EPOCH of an epoch,
+#: whichever is first (and one after every epoch).
+PROGRESS_SECONDS = 0.1
+PROGRESS_PER_EPOCH = 25
+#: At most this often a weight-image snapshot (one comes after every epoch too).
+WEIGHTS_SECONDS = 0.5
+#: How many of layer 0's neurons the weight snapshots show.
+WEIGHT_IMAGES = 64
+FINAL_EVENTS = ("done", "stopped", "error")
+
+
+def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
+    """A fresh network for ``settings``: softmax outputs with the cross-entropy cost."""
+    return Network(
+        [n_inputs, *settings["hidden"], n_outputs],
+        activation=settings["activation"],
+        output="softmax",
+        cost="cross_entropy",
+        seed=settings["seed"],
+    )
+
+
+class TrainingRun:
+    """One training run in a daemon thread.
+
+    Parameters
+    ----------
+    run_id : int
+    settings : dict
+        Checked settings (:func:`nnet.lab.payloads.train_settings`).
+    train, test : (x, y) pairs
+        uint8 images (n, n_inputs) and int labels (n,); the run uses the first
+        ``settings["train_size"]`` training images and reports its accuracy on all of ``test``.
+    n_outputs : int
+    on_finish : callable(network, run), optional
+        Called in the training thread when the run ends done or stopped, before the final event,
+        so a client that sees ``done`` finds the new model already served.
+    progress_seconds, weights_seconds : float
+        The most time between progress and weight events (0: every batch).
+    """
+
+    def __init__(self, run_id, settings, train, test, n_outputs, on_finish=None, *,
+                 progress_seconds=PROGRESS_SECONDS, weights_seconds=WEIGHTS_SECONDS):
+        self.id = run_id
+        self.settings = dict(settings)
+        self.train, self.test = train, test
+        self.n_outputs = n_outputs
+        self.on_finish = on_finish
+        self.progress_seconds, self.weights_seconds = progress_seconds, weights_seconds
+        self.state = "created"  # then running, done, stopped or error
+        self.network: Network | None = None
+        self.history = None
+        self._events: list[dict] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"nnet-lab-training-{run_id}", daemon=True)
+
+    # -- control, from the server's threads -------------------------------------------------
+    def start(self) -> None:
+        self.state = "running"
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current batch."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def events_since(self, position: int) -> list[dict]:
+        """The events from number ``position`` on (a copy of that part of the list)."""
+        with self._lock:
+            return self._events[position:]
+
+    def status(self) -> dict:
+        with self._lock:
+            last = next((e for e in reversed(self._events) if e["type"] == "progress"), None)
+            count = len(self._events)
+        return {"run": self.id, "state": self.state, "settings": self.settings, "events": count, "last_progress": last}
+
+    # -- the thread -------------------------------------------------------------------------
+    def _emit(self, kind: str, **data) -> None:
+        with self._lock:
+            self._events.append({"id": len(self._events), "type": kind, **data})
+
+    def _main(self) -> None:
+        settings = self.settings
+        started = time.perf_counter()
+        try:
+            x, y = self.train
+            n = settings["train_size"]
+            x, y = x[:n], y[:n]
+            network = build_network(settings, x.shape[1], self.n_outputs)
+            self.network = network
+            reporter = _Reporter(self, started)
+            self.history = fit(
+                network, x, y,
+                epochs=settings["epochs"],
+                batch_size=settings["batch_size"],
+                optimizer=settings["optimizer"],
+                learning_rate=settings["learning_rate"],
+                lr_schedule=settings["schedule"],
+                validation_data=self.test,
+                callbacks=[reporter],
+                seed=settings["seed"],
+            )
+            final = "stopped" if self.stop_requested else "done"
+            if self.on_finish is not None:
+                self.on_finish(network, self)
+            self.state = final
+            self._emit(final, seconds=round(time.perf_counter() - started, 3), history=self.history.to_dict())
+        except (TrainingError, ValueError, MemoryError) as error:
+            self.state = "error"
+            self._emit("error", error=str(error), seconds=round(time.perf_counter() - started, 3))
+        except Exception as error:  # noqa: BLE001: a bug; the page must still hear the run is over
+            logger.exception("training run %s failed", self.id)
+            self.state = "error"
+            self._emit("error", error=f"{type(error).__name__}: {error}")
+
+
+class _Reporter(Callback):
+    """Turns the training loop's callbacks into the run's events; honours the stop button."""
+
+    def __init__(self, run: TrainingRun, started: float):
+        self.run, self.started = run, started
+        self.last_progress = self.last_weights = -1.0
+        self.cost_sum = self.correct = self.seen = 0.0
+
+    def on_train_begin(self, state: TrainingState) -> None:
+        run = self.run
+        self.run._emit(
+            "start",
+            settings=run.settings,
+            sizes=state.network.sizes,
+            epochs=state.epochs,
+            batches=state.batches,
+            train_size=int(run.settings["train_size"]),
+            test_size=int(len(run.test[0])),
+        )
+        self._weights(0.0)
+
+    def on_batch_end(self, state: TrainingState) -> None:
+        self.cost_sum += state.batch_cost * state.batch_size
+        self.correct += state.batch_accuracy * state.batch_size
+        self.seen += state.batch_size
+        now = time.perf_counter()
+        first = state.epoch == 0 and state.batch == 0
+        epoch_size = state.batches * state.batch_size
+        due = self.seen >= epoch_size / PROGRESS_PER_EPOCH
+        # the time trigger waits for a few batches, so no point of the curve is one noisy batch
+        late = now - self.last_progress >= self.run.progress_seconds and self.seen >= epoch_size / 200
+        if first or due or late:
+            self._progress(state, now)
+        if now - self.last_weights >= self.run.weights_seconds:
+            self._weights(self._position(state), now)
+        if self.run.stop_requested:
+            state.stop_training = True
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        now = time.perf_counter()
+        if self.seen:
+            self._progress(state, now)
+        record = state.record
+        self.run._emit(
+            "epoch",
+            epoch=record.epoch,
+            epochs=state.epochs,
+            train_cost=record.train_cost,
+            train_accuracy=record.train_accuracy,
+            test_cost=record.validation_cost,
+            test_accuracy=record.validation_accuracy,
+            learning_rate=record.learning_rate,
+            seconds=round(record.seconds, 3),
+        )
+        self._weights(self._position(state), now)
+
+    def _position(self, state: TrainingState) -> float:
+        return state.epoch + (state.batch + 1) / state.batches
+
+    def _progress(self, state: TrainingState, now: float) -> None:
+        self.run._emit(
+            "progress",
+            epoch=state.epoch + 1,
+            epochs=state.epochs,
+            batch=state.batch + 1,
+            batches=state.batches,
+            position=round(self._position(state), 4),
+            cost=float(self.cost_sum / self.seen),
+            accuracy=float(self.correct / self.seen),
+            seconds=round(now - self.started, 3),
+        )
+        self.cost_sum = self.correct = self.seen = 0.0
+        self.last_progress = now
+
+    def _weights(self, position: float, now: float | None = None) -> None:
+        images = weight_images(self.run.network, WEIGHT_IMAGES)
+        if np.isfinite(images["scale"]).all():
+            self.run._emit("weights", position=round(position, 4), **images)
+        self.last_weights = time.perf_counter() if now is None else now
