@@ -11,6 +11,17 @@ The feed-forward network of the classic lessons, from scratch on NumPy::
     net.predict(x_test[:5])
 """
 
+import os as _os
+import sys as _sys
+
+if "numpy" not in _sys.modules:
+    # Idle OpenBLAS worker threads spin for 2^28 cycles (about 0.1 s) after each matrix product
+    # before they sleep, which on a 2-core machine takes the core that nnet's elementwise work
+    # (the optimizer's second thread) wants. 2^20 cycles (~0.4 ms) still keeps them ready between
+    # the products of one training step. Only a default (an explicit setting wins), and only
+    # possible before NumPy loads OpenBLAS; see benchmarks/README.md for the measurements.
+    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
+
 from . import activations, initializers, losses, optimizers
 from .layers import Dense, Dropout, Layer
 from .network import Network, Scores, Trace

@@ -49,11 +49,21 @@ def supported() -> bool:
     return _LIBM is not None
 
 
-def _mxcsr_env():
+def _environment() -> ctypes.Array:
     env = ctypes.create_string_buffer(_FENV_SIZE)
     if _LIBM.fegetenv(env) != 0:
         raise OSError("fegetenv failed")
     return env
+
+
+def flush_denormals_in_this_thread() -> None:
+    """Set FTZ and DAZ for good in the calling thread (for nnet's own worker threads)."""
+    if _LIBM is None:
+        return
+    env = _environment()
+    mxcsr = int.from_bytes(env.raw[_MXCSR_OFFSET:], "little")
+    env[_MXCSR_OFFSET:] = (mxcsr | FTZ | DAZ).to_bytes(4, "little")
+    _LIBM.fesetenv(env)
 
 
 @contextlib.contextmanager
@@ -62,11 +72,8 @@ def flush_denormals(enabled: bool = True):
     if not enabled or _LIBM is None:
         yield
         return
-    saved = _mxcsr_env()
-    changed = ctypes.create_string_buffer(saved.raw, _FENV_SIZE)
-    mxcsr = int.from_bytes(saved.raw[_MXCSR_OFFSET:], "little")
-    changed[_MXCSR_OFFSET:] = (mxcsr | FTZ | DAZ).to_bytes(4, "little")
-    _LIBM.fesetenv(changed)
+    saved = _environment()
+    flush_denormals_in_this_thread()
     try:
         yield
     finally:

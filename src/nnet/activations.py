@@ -179,9 +179,9 @@ class Softmax(Activation):
     derivative_from_output = True
 
     def value(self, z, out=None):
-        out = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+        out = np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=out)
         np.exp(out, out=out)
-        out /= out.sum(axis=-1, keepdims=True)
+        out /= np.add.reduce(out, axis=-1, keepdims=True)
         return out
 
     def derivative(self, z, a, out=None):

@@ -198,8 +198,11 @@ class Dense(Layer):
         if self.z is None:
             raise RuntimeError("Dense.backward() needs a forward(x, training=True) first")
         delta = grad if is_delta else self.activation.backward(self.z, self.a, grad, out=grad)
-        np.matmul(delta.T, self.input, out=self.dW)  # ∂C/∂W = δᵀ x
-        np.sum(delta, axis=0, out=self.db)  # ∂C/∂b = Σ δ
+        if len(delta) > 1:
+            np.matmul(delta.T, self.input, out=self.dW)  # ∂C/∂W = δᵀ x
+        else:  # one sample: an outer product, which BLAS's matrix product does slowly
+            np.multiply(delta.T, self.input, out=self.dW)
+        np.add.reduce(delta, axis=0, out=self.db)  # ∂C/∂b = Σ δ
         if not input_gradient:
             return None
         return np.matmul(delta, self._W, out=self._grad_input[: len(delta)])  # ∂C/∂x = δ W

@@ -17,7 +17,7 @@ cross_entropy
     stay finite where ``ln a`` would be ``ln 0``. Both give the famous ``δᴸ = a - y``: the
     σ'(z) that slows learning under the quadratic cost cancels.
 
-``y`` is (n, k): one-hot rows (or probability rows for softmax), like ``a``.
+``y`` is (n, k): one-hot rows (or probability rows summing to 1 for softmax), like ``a``.
 """
 
 from __future__ import annotations
@@ -105,12 +105,14 @@ class CrossEntropy(Cost):
 
 
 def _softmax_cross_entropy_total(z, y):
-    """Σ_x [logsumexp(z_x) Σ_j y_xj - Σ_j y_xj z_xj], with logsumexp computed around the max."""
-    z_max = z.max(axis=1, keepdims=True)
-    shifted = z - z_max
+    """Σ_x [logsumexp(z_x) - Σ_j y_xj z_xj] for target rows summing to 1, with logsumexp
+    computed around the row maximum."""
+    z_max = np.maximum.reduce(z, axis=1, keepdims=True)
+    shifted = np.subtract(z, z_max)
     np.exp(shifted, out=shifted)
-    log_sum_exp = np.log(shifted.sum(axis=1)) + z_max[:, 0]
-    return np.dot(log_sum_exp, y.sum(axis=1)) - np.vdot(y, z)
+    log_sum_exp = np.log(np.add.reduce(shifted, axis=1))
+    log_sum_exp += z_max[:, 0]
+    return np.add.reduce(log_sum_exp) - np.vdot(y, z)
 
 
 def _sigmoid_cross_entropy_total(z, y):

@@ -312,45 +312,45 @@ class Network:
         return self._forward(x)
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
-        """The output for checked inputs x, in slices of EVALUATION_BATCH rows."""
-        if len(x) <= EVALUATION_BATCH:
-            a = x
-            for layer in self.dense_layers:
-                a = layer.forward(a)
-            return a
-        return np.concatenate(
-            [self._forward(x[start : start + EVALUATION_BATCH]) for start in range(0, len(x), EVALUATION_BATCH)]
-        )
+        """The output for inputs checked by ``_checked_inputs``, in slices of EVALUATION_BATCH
+        rows (uint8 pixels are scaled slice by slice, so the whole x is never copied)."""
+        if len(x) > EVALUATION_BATCH:
+            return np.concatenate([self._forward(part) for part in _slices(x)])
+        a = self._scaled(x)
+        for layer in self.dense_layers:
+            z = np.matmul(a, layer.W.T)
+            z += layer.b
+            a = layer.activation.value(z, out=z)
+        return a
 
     def predict_proba(self, x) -> np.ndarray:
         """The output layer's activations, (n, n_outputs): probabilities for a softmax output."""
-        return self._forward(self.as_inputs(x))
+        return self._forward(self._checked_inputs(x))
 
     def predict(self, x) -> np.ndarray:
         """The answer for each sample: the index of the brightest output neuron, int64 (n,).
 
         A network with one output neuron answers 1 where it exceeds 0.5, else 0.
         """
-        output = self._forward(self.as_inputs(x))
+        output = self._forward(self._checked_inputs(x))
         if output.shape[1] == 1:
             return (output[:, 0] > 0.5).astype(np.int64)
         return output.argmax(axis=1)
 
     def evaluate(self, x, y) -> Scores:
         """The cost (prediction mode) and the fraction of samples predicted right."""
-        x = self.as_inputs(x)
+        x = self._checked_inputs(x)
         targets, labels = self.as_targets(y, len(x))
         cost_sum, correct = 0.0, 0
         output_layer = self.dense_layers[-1]
-        for start in range(0, len(x), EVALUATION_BATCH):
-            a = x[start : start + EVALUATION_BATCH]
+        for part, t, right in zip(_slices(x), _slices(targets), _slices(labels)):
+            a = self._scaled(part)
             for layer in self.dense_layers[:-1]:
                 a = layer.forward(a)
             z = output_layer.weighted_input(a)
             a = output_layer.activation.value(z)
-            t = targets[start : start + EVALUATION_BATCH]
             cost_sum += self.cost.total(z, a, t, output_layer.activation)
-            correct += _count_correct(a, labels[start : start + EVALUATION_BATCH])
+            correct += _count_correct(a, right)
         return Scores(cost=float(cost_sum) / len(x), accuracy=correct / len(x))
 
     # -- backward ---------------------------------------------------------------------------
@@ -440,9 +440,30 @@ class Network:
         Raises ValueError naming the problem: wrong width (with the first layer's size),
         NaN or infinity (with the row), a dtype that is not numeric.
         """
+        return self._scaled(self._checked_inputs(x))
+
+    def _scaled(self, x: np.ndarray) -> np.ndarray:
+        """Checked inputs as floats: uint8 pixels divided by 255, floats as they are."""
+        if x.dtype == np.uint8:
+            return np.multiply(x, self.dtype.type(1.0 / 255.0), dtype=self.dtype)
+        return x
+
+    def _checked_inputs(self, x) -> np.ndarray:
+        """x as a C-contiguous 2-D array of uint8 pixels (kept as they are) or of the network's
+        float dtype, checked as :meth:`as_inputs` describes."""
+        if (  # the common case, checked in as few steps as possible: a float batch ready to use
+            type(x) is np.ndarray
+            and x.dtype == self.dtype
+            and x.ndim == 2
+            and x.shape[1] == self.n_inputs
+            and len(x)
+            and x.flags.c_contiguous
+            and np.isfinite(x).all()
+        ):
+            return x
         x = np.asarray(x)
         if x.dtype == np.uint8:
-            x = np.multiply(x, 1.0 / 255.0, dtype=self.dtype)
+            x = np.ascontiguousarray(x)
         elif x.dtype.kind in "fiu" and x.dtype != np.bool_:
             x = np.ascontiguousarray(x, dtype=self.dtype)
         else:
@@ -526,6 +547,11 @@ class Network:
                     f"targets for a softmax output must be one-hot or probability rows summing "
                     f"to 1; row {off[0]} sums to {sums[off[0]]:.6g}"
                 )
+
+
+def _slices(array: np.ndarray):
+    """array in consecutive slices of EVALUATION_BATCH rows."""
+    return (array[start : start + EVALUATION_BATCH] for start in range(0, len(array), EVALUATION_BATCH))
 
 
 def _count_correct(output: np.ndarray, labels: np.ndarray) -> int:

@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ._fpu import flush_denormals_in_this_thread
+
 
 class Optimizer:
     """Base class. Call :meth:`bind` once with the flat parameters, then :meth:`step` per batch.
@@ -76,7 +78,10 @@ class Optimizer:
         if self.params is None:
             raise RuntimeError(f"{type(self).__name__}.step() before bind(params, grads)")
         self.steps += 1
-        _run_in_parallel(self._step_part, self._parts)
+        if len(self._parts) == 1:
+            self._step_part(0, self.params.size)
+        else:
+            _run_in_parallel(self._step_part, self._parts)
 
     def _step_part(self, start: int, stop: int) -> None:
         """The step for parameters ``start:stop``: the rule applied to views of every array."""
@@ -374,7 +379,11 @@ def _run_in_parallel(function, parts) -> None:
         function(*parts[0])
         return
     if _pool is None or _pool._max_workers < len(parts) - 1:
-        _pool = ThreadPoolExecutor(max_workers=len(parts) - 1, thread_name_prefix="nnet-optimizer")
+        _pool = ThreadPoolExecutor(
+            max_workers=len(parts) - 1,
+            thread_name_prefix="nnet-optimizer",
+            initializer=flush_denormals_in_this_thread,  # see nnet._fpu: these threads are ours
+        )
     futures = [_pool.submit(function, *part) for part in parts[1:]]
     function(*parts[0])
     for future in futures:
