@@ -442,6 +442,11 @@ def report(history, scores, out, seconds) -> str:
 # -- callbacks --------------------------------------------------------------------------------
 
 
+def _epoch_label(epoch: int, epochs: int) -> str:
+    """'epoch  7/10': the number padded so the lines of a run stay aligned."""
+    return f"epoch {epoch:>{len(str(epochs))}}/{epochs}"
+
+
 class Progress(Callback):
     """A bar per epoch over its batches, with the running cost and accuracy; a line per epoch."""
 
@@ -450,7 +455,7 @@ class Progress(Callback):
         self.bar = None
 
     def on_epoch_begin(self, state):
-        self.bar = _term.ProgressBar(state.batches, f"epoch {state.epoch + 1}/{state.epochs}", self.stream)
+        self.bar = _term.ProgressBar(state.batches, _epoch_label(state.epoch + 1, state.epochs), self.stream)
         self.cost_sum = self.correct = 0.0
         self.seen = 0
 
@@ -468,7 +473,7 @@ class Progress(Callback):
     def on_epoch_end(self, state):
         r = state.record
         line = (
-            f"epoch {r.epoch}/{state.epochs}  {r.seconds:5.1f} s  cost {r.train_cost:.4f}  "
+            f"{_epoch_label(r.epoch, state.epochs)}  {r.seconds:5.1f} s  cost {r.train_cost:.4f}  "
             f"accuracy {_term.percent(r.train_accuracy)}"
         )
         if r.validation_accuracy is not None:
