@@ -199,15 +199,18 @@ def test_backward_out_buffer_and_in_place_on_grad(name):
     np.testing.assert_allclose(in_place, expected, rtol=1e-15)
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
-def test_derivative_from_output_survives_z_overwritten(name):
-    # derivative_from_output promises σ' needs only a, so computing a into z's buffer is safe
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_saturated_derivative_stays_positive_in_float32(name):
+    # Where σ(z) rounds to 1 (or tanh to ±1) in float32, a(1 - a) and 1 - a² are exactly 0;
+    # computed from z, σ' keeps its true, tiny value, so a saturated neuron still learns.
     act = activations.get(name)
-    assert act.derivative_from_output
-    z = sample()
-    expected = act.derivative(z, act.value(z))
-    a = act.value(z, out=z)  # z is gone now
-    np.testing.assert_array_equal(act.derivative(np.full_like(z, np.nan), a), expected)
+    z = np.array([20.0, -20.0, 40.0, -40.0], np.float32)
+    a = act.value(z)
+    derivative = act.derivative(z, a)
+    assert derivative.dtype == np.float32
+    assert (derivative > 0).all()
+    exact = act.derivative(z.astype(np.float64), act.value(z.astype(np.float64)))
+    np.testing.assert_allclose(derivative, exact, rtol=1e-5)
 
 
 # -- the name table --------------------------------------------------------------------------

@@ -30,8 +30,6 @@ class Activation:
     """Base class: a named elementwise function with its derivative."""
 
     name: str = ""
-    #: True when ``derivative(z, a)`` needs only ``a`` (so ``z`` may be overwritten by ``a``).
-    derivative_from_output: bool = False
 
     def value(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
@@ -57,11 +55,12 @@ class Activation:
 class Sigmoid(Activation):
     """σ(z) = 1 / (1 + e^-z), computed as ½ (1 + tanh(z/2)), which never overflows.
 
-    σ'(z) = σ(z) (1 - σ(z)).
+    σ'(z) = σ(z) (1 - σ(z)), computed from z as e^-|z| / (1 + e^-|z|)²: the same number, but
+    where σ(z) rounds to 1 (z > 17 in float32) the product σ(1 - σ) would be exactly 0, and a
+    saturated neuron would stop learning altogether instead of slowly.
     """
 
     name = "sigmoid"
-    derivative_from_output = True
 
     def value(self, z, out=None):
         out = np.multiply(z, 0.5, out=out)
@@ -71,22 +70,35 @@ class Sigmoid(Activation):
         return out
 
     def derivative(self, z, a, out=None):
-        out = np.subtract(1.0, a, out=out)
-        return np.multiply(out, a, out=out)
+        out = np.abs(z, out=out)
+        np.negative(out, out=out)
+        np.exp(out, out=out)  # e = e^-|z|, in (0, 1]: never overflows
+        denominator = np.add(out, 1.0)
+        denominator *= denominator
+        out /= denominator
+        return out
 
 
 class Tanh(Activation):
-    """tanh(z) = (e^z - e^-z) / (e^z + e^-z); tanh'(z) = 1 - tanh²(z)."""
+    """tanh(z) = (e^z - e^-z) / (e^z + e^-z).
+
+    tanh'(z) = 1 - tanh²(z), computed from z as 4 e^-2|z| / (1 + e^-2|z|)²: where tanh rounds to
+    ±1 (|z| > 9 in float32) 1 - a² would be exactly 0 (see Sigmoid).
+    """
 
     name = "tanh"
-    derivative_from_output = True
 
     def value(self, z, out=None):
         return np.tanh(z, out=out)
 
     def derivative(self, z, a, out=None):
-        out = np.multiply(a, a, out=out)
-        np.subtract(1.0, out, out=out)
+        out = np.abs(z, out=out)
+        out *= -2.0
+        np.exp(out, out=out)  # e = e^-2|z|, in (0, 1]
+        denominator = np.add(out, 1.0)
+        denominator *= denominator
+        out *= 4.0
+        out /= denominator
         return out
 
 
@@ -94,7 +106,6 @@ class ReLU(Activation):
     """relu(z) = max(0, z); relu'(z) = 1 where z > 0, else 0 (0 at z = 0, as PyTorch)."""
 
     name = "relu"
-    derivative_from_output = True  # a > 0 exactly where z > 0
 
     def value(self, z, out=None):
         return np.maximum(z, 0.0, out=out)
@@ -117,7 +128,6 @@ class LeakyReLU(Activation):
     """leaky_relu(z) = z where z > 0, else slope·z; the derivative is 1 or slope."""
 
     name = "leaky_relu"
-    derivative_from_output = True  # slope > 0 keeps the sign of z in a
 
     def __init__(self, slope: float = 0.01):
         if not 0.0 < slope < 1.0:
@@ -143,7 +153,6 @@ class Identity(Activation):
     """identity(z) = z; its derivative is 1. The output of a regression network."""
 
     name = "identity"
-    derivative_from_output = True
 
     def value(self, z, out=None):
         if out is None:
@@ -176,7 +185,6 @@ class Softmax(Activation):
     """
 
     name = "softmax"
-    derivative_from_output = True
 
     def value(self, z, out=None):
         out = np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=out)
