@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from nnet import Network, activations, losses
+from _grid import HIDDEN, OUTPUT_COST_IDS, OUTPUT_COSTS
 
 H = 1e-5
 TOLERANCE = 1e-6
@@ -28,16 +29,6 @@ N_SAMPLES = 4
 #: or a ±h nudge could cross it and the centred difference would not be a derivative.
 KINK_MARGIN = 1e-3
 
-HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
-OUTPUT_COSTS = [
-    ("sigmoid", "quadratic"),
-    ("tanh", "quadratic"),
-    ("identity", "quadratic"),
-    ("softmax", "quadratic"),
-    ("softmax", "cross_entropy"),
-    ("sigmoid", "cross_entropy"),
-]
-OUTPUT_COST_IDS = [f"{output}-{cost}" for output, cost in OUTPUT_COSTS]
 
 
 # -- the checker --------------------------------------------------------------------------------

@@ -19,21 +19,12 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from nnet import Network, Trainer, optimizers  # noqa: E402
+from _grid import HIDDEN, OUTPUT_COST_IDS, OUTPUT_COSTS  # noqa: E402
 
 RTOL, ATOL = 1e-9, 1e-12
 SIZES = [6, 5, 4, 3]
 N_SAMPLES = 8
 
-HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
-OUTPUT_COSTS = [
-    ("sigmoid", "quadratic"),
-    ("tanh", "quadratic"),
-    ("identity", "quadratic"),
-    ("softmax", "quadratic"),
-    ("softmax", "cross_entropy"),
-    ("sigmoid", "cross_entropy"),
-]
-OUTPUT_COST_IDS = [f"{output}-{cost}" for output, cost in OUTPUT_COSTS]
 
 TORCH_ACTIVATIONS = {
     "sigmoid": torch.sigmoid,
