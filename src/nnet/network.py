@@ -220,6 +220,16 @@ class Network:
     def n_parameters(self) -> int:
         return self.parameters.size
 
+    @property
+    def class_names(self) -> list[str]:
+        """The name of each answer: ``metadata["classes"]`` when it names them all, else "0",
+        "1", ... (two answers, 0 and 1, for a network with a single output neuron)."""
+        k = max(self.n_outputs, 2)
+        classes = self.metadata.get("classes")
+        if isinstance(classes, (list, tuple)) and len(classes) == k:
+            return [str(name) for name in classes]
+        return [str(index) for index in range(k)]
+
     def config(self) -> dict:
         """The constructor's arguments as a plain dict: ``Network(**net.config())`` rebuilds it."""
         hidden = self.hidden_activations
@@ -332,10 +342,7 @@ class Network:
 
         A network with one output neuron answers 1 where it exceeds 0.5, else 0.
         """
-        output = self._forward(self._checked_inputs(x))
-        if output.shape[1] == 1:
-            return (output[:, 0] > 0.5).astype(np.int64)
-        return output.argmax(axis=1)
+        return answers(self._forward(self._checked_inputs(x)))
 
     def evaluate(self, x, y) -> Scores:
         """The cost (prediction mode) and the fraction of samples predicted right."""
@@ -350,7 +357,7 @@ class Network:
             z = output_layer.weighted_input(a)
             a = output_layer.activation.value(z)
             cost_sum += self.cost.total(z, a, t, output_layer.activation)
-            correct += _count_correct(a, right)
+            correct += count_correct(a, right)
         return Scores(cost=float(cost_sum) / len(x), accuracy=correct / len(x))
 
     # -- backward ---------------------------------------------------------------------------
@@ -554,10 +561,17 @@ def _slices(array: np.ndarray):
     return (array[start : start + EVALUATION_BATCH] for start in range(0, len(array), EVALUATION_BATCH))
 
 
-def _count_correct(output: np.ndarray, labels: np.ndarray) -> int:
+def answers(output: np.ndarray) -> np.ndarray:
+    """The answer in each row of an output layer's activations (n, k), int64 (n,): the index of
+    the brightest neuron, or, for a single output neuron, 1 where it exceeds 0.5, else 0."""
     if output.shape[1] == 1:
-        return int(np.count_nonzero((output[:, 0] > 0.5) == labels))
-    return int(np.count_nonzero(output.argmax(axis=1) == labels))
+        return (output[:, 0] > 0.5).astype(np.int64)
+    return output.argmax(axis=1)
+
+
+def count_correct(output: np.ndarray, labels: np.ndarray) -> int:
+    """How many rows of ``output`` (n, k) answer their label (n,)."""
+    return int(np.count_nonzero(answers(output) == labels))
 
 
 def _check_sizes(sizes) -> list[int]:

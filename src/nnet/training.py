@@ -30,7 +30,7 @@ import numpy as np
 
 from . import optimizers
 from ._fpu import flush_denormals
-from .network import Network, _count_correct
+from .network import Network, count_correct
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ class Trainer:
                         np.copyto(network.parameters, last_good)
                         raise _divergence(self, epoch, batch, batches, cost)
                     self.optimizer.step()
-                    batch_correct = _count_correct(network.dense_layers[-1].a, lb)
+                    batch_correct = count_correct(network.dense_layers[-1].a, lb)
                     cost_sum += cost * len(lb)
                     correct += batch_correct
                     if self.callbacks:

@@ -22,6 +22,8 @@ from .errors import DataFormatError, DatasetError, DownloadError, IDXError, Unkn
 from .idx import read_idx, read_idx_pair, write_idx
 from .loaders import load, load_mnist, split_validation
 from .registry import (
+    IMAGE_SIDE,
+    INPUT_PREPROCESSING,
     MNIST_CLASS_NAMES,
     DataFile,
     Dataset,
@@ -53,6 +55,8 @@ __all__ = [
     "Dataset",
     "DataFile",
     "MNIST_CLASS_NAMES",
+    "IMAGE_SIDE",
+    "INPUT_PREPROCESSING",
     # your own data
     "load_csv",
     "load_npz",

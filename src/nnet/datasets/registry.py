@@ -28,6 +28,8 @@ __all__ = [
     "DataFile",
     "Dataset",
     "FILE_ROLES",
+    "IMAGE_SIDE",
+    "INPUT_PREPROCESSING",
     "MNIST_CLASS_NAMES",
     "SHIPPED_DIR",
     "cache_dir",
@@ -44,6 +46,10 @@ FILE_ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 SHIPPED_DIR = Path(__file__).resolve().parent / "data"
 #: MNIST's classes: the digit each label stands for.
 MNIST_CLASS_NAMES = tuple(str(digit) for digit in range(10))
+#: MNIST images are IMAGE_SIDE x IMAGE_SIDE pixels (the datasets of the registry alike).
+IMAGE_SIDE = 28
+#: How a network trained on these datasets reads an image, as model files record it.
+INPUT_PREPROCESSING = "uint8 pixels / 255, white ink on black (MNIST)"
 
 
 @dataclass(frozen=True)
