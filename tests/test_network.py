@@ -663,3 +663,25 @@ def test_a_network_fed_huge_inputs_stays_finite(hidden):
         grads = net.backprop(x, [0, 1])
     assert np.isfinite(proba).all() and np.isfinite(cost)
     assert all(np.isfinite(dW).all() and np.isfinite(db).all() for dW, db in grads)
+
+
+def test_an_activation_object_is_taken_like_its_name():
+    from nnet.activations import LeakyReLU
+
+    net = Network([4, 3, 3, 2], activation=LeakyReLU(0.3), cost="cross_entropy", seed=0)
+    assert [layer.activation.slope for layer in net.dense_layers[:-1]] == [0.3, 0.3]
+    z = np.array([[-1.0, 2.0]])
+    np.testing.assert_allclose(net.layers[0].activation.value(z), [[-0.3, 2.0]])
+
+
+def test_dropout_without_hidden_layers_is_refused():
+    with pytest.raises(ValueError, match=r"dropout acts after hidden layers, and sizes \[4, 2\] have none"):
+        Network([4, 2], dropout=0.2)
+
+
+def test_numpy_seed_and_callable_init_are_kept_as_plain_values():
+    def small(rng, n_out, n_in):
+        return rng.normal(0, 0.01, (n_out, n_in)), np.zeros(n_out)
+
+    net = Network([4, 3, 2], init=small, seed=np.int64(3))
+    assert net.init == "small" and type(net.seed) is int and net.seed == 3

@@ -391,3 +391,29 @@ def test_schedule_table_and_get():
         ValueError, match=re.escape("unknown learning-rate schedule 'linear'; choose one of: constant, step, cosine")
     ):
         optimizers.get_schedule("linear")
+
+
+# -- large updates, split between threads ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "adamw"])
+def test_an_update_split_between_threads_equals_the_whole(name, monkeypatch):
+    # the weights/biases boundary (n_decayed) falls inside a part, so weight decay is split too
+    size = 2 * optimizers.PARALLEL_MIN + 1000
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=size)
+    grads = [rng.normal(size=size) for _ in range(3)]
+    results = {}
+    monkeypatch.setattr(optimizers.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for threads in (1, 2):
+        monkeypatch.setattr(optimizers, "max_threads", threads)
+        optimizer = optimizers.get(name, learning_rate=0.01, weight_decay=0.1)
+        params, gradient = start.copy(), np.empty(size)
+        optimizer.bind(params, gradient, n_decayed=optimizers.PARALLEL_MIN + 7)
+        assert len(optimizer._parts) == threads
+        for g in grads:
+            gradient[...] = g
+            optimizer.step()
+        results[threads] = params
+    np.testing.assert_array_equal(results[1], results[2])
+    assert not np.array_equal(results[1], start)

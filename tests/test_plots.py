@@ -215,3 +215,18 @@ def test_render_errors(trained, data):
     bare = nnet.Network([784, 8, 10], cost="cross_entropy", seed=0)
     with pytest.raises(ValueError, match="this model has no training history"):
         plots.render("history", bare)
+
+
+def test_a_network_with_one_output_neuron(data, tmp_path):
+    # one sigmoid output answers "is it a 1?": the bar is labelled with class 1's name
+    (x, y), _ = data
+    ones = (y == 1).astype(np.int64)
+    net = nnet.Network([784, 8, 1], activation="relu", output="sigmoid", cost="cross_entropy", seed=0)
+    net.fit(x[:600], ones[:600], epochs=1, batch_size=32, optimizer="adam", learning_rate=1e-2, seed=0)
+    figure = plots.render("activations", net, x=x, index=int(np.flatnonzero(ones)[0]), path=tmp_path / "one.png")
+    assert_png(tmp_path / "one.png")
+    output_axes = [axes for axes in figure.axes if axes.get_label().endswith("(output)")][0]
+    assert [label.get_text() for label in output_axes.get_yticklabels()] == ["1?"]
+    plots.render("mistakes", net, x=x[:200], y=ones[:200], path=tmp_path / "mistakes.png")
+    plots.render("confusion", net, x=x[:200], y=ones[:200], path=tmp_path / "confusion.png")
+    assert_png(tmp_path / "confusion.png")

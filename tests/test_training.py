@@ -349,6 +349,27 @@ def test_divergence_later_restores_the_end_of_the_last_good_epoch():
 
 
 @pytest.mark.filterwarnings("error")
+def test_divergence_also_restores_the_optimizer_state():
+    # the velocities of the diverging epoch would carry the blow-up into the next fit
+    x, y = blobs(200, d=8)
+    net = relu_net(sizes=(8, 16, 3))
+
+    class Velocity(nnet.Callback):
+        def on_epoch_end(self, state):
+            self.velocity = state.trainer.optimizer.velocity.copy()
+            self.steps = state.trainer.optimizer.steps
+
+    seen = Velocity()
+    trainer = nnet.Trainer(net, epochs=3, batch_size=20, optimizer="momentum", learning_rate=0.01,
+                           lr_schedule=JumpAfterFirstEpoch(), callbacks=[seen], seed=0)
+    with pytest.raises(nnet.DivergenceError, match="at epoch 2"):
+        trainer.run(x, y)
+    assert trainer.optimizer.steps == seen.steps == 10
+    np.testing.assert_array_equal(trainer.optimizer.velocity, seen.velocity)
+    assert np.isfinite(trainer.optimizer.velocity).all()
+
+
+@pytest.mark.filterwarnings("error")
 def test_bounded_cost_with_huge_learning_rate_stays_finite():
     # sigmoid outputs with the quadratic cost cannot overflow the cost (it is at most k/2 per
     # sample): a huge step saturates the neurons but leaves every number finite

@@ -5,8 +5,9 @@ Each activation is a small object with three methods, written as the lessons wri
 ``value(z)``
     ``a = σ(z)``, element by element (softmax: row by row).
 ``derivative(z, a)``
-    ``σ'(z)``, element by element. Given ``a`` too, because ``σ'`` is cheapest from it
-    (sigmoid: ``a (1 - a)``; tanh: ``1 - a²``).
+    ``σ'(z)``, element by element. Given ``a`` too, for the derivatives that are cheapest from
+    it (ReLU: 1 where a > 0). Sigmoid's ``a (1 - a)`` and tanh's ``1 - a²`` are computed from z
+    instead, which keeps their tiny values where a rounds to 1 in float32.
 ``backward(z, a, grad)``
     The chain rule through the activation: from ``grad = ∂C/∂a`` to ``∂C/∂z``. For the
     elementwise activations this is ``grad ⊙ σ'(z)``. Softmax couples a row's outputs, so its

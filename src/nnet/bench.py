@@ -250,7 +250,10 @@ def gemm_rate(sizes: list[int], batch_size: int, repeats: int = 30) -> float:
 
 def set_threads(threads: int) -> str:
     """Give every library the same number of threads; returns a note on how."""
-    notes = []
+    from nnet import optimizers
+
+    optimizers.max_threads = threads  # nnet's own optimizer threads
+    notes = ["nnet's optimizer threads"]
     try:
         import threadpoolctl
 

@@ -22,9 +22,12 @@ cross_entropy
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .activations import Activation
+if TYPE_CHECKING:  # losses imports nothing of nnet at run time: any object with .name and .backward
+    from .activations import Activation
 
 
 class Cost:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations, initializers, losses
+from . import activations, initializers, inputs, losses
 from .layers import Dense, Dropout, Layer
 
 #: Inputs and outputs are processed in slices of this many rows by predict and evaluate,
@@ -77,9 +77,9 @@ class Network:
     sizes : sequence of int
         Neurons per layer, input first: ``[784, 30, 10]`` is 784 inputs, 30 hidden neurons and
         10 outputs.
-    activation : str or list of str
-        σ of the hidden layers (one name, or one per hidden layer): ``sigmoid``, ``tanh``,
-        ``relu``, ``leaky_relu``, ``identity``.
+    activation : str, Activation, or a list of them
+        σ of the hidden layers (one, or one per hidden layer): ``sigmoid``, ``tanh``, ``relu``,
+        ``leaky_relu``, ``identity`` (or ``softmax``), or an Activation such as ``LeakyReLU(0.2)``.
     output : str, optional
         σ of the output layer. Default: ``softmax`` with the cross-entropy cost, else ``sigmoid``.
     cost : str
@@ -114,9 +114,10 @@ class Network:
         seed: int | None = None,
         dtype="float32",
     ):
-        sizes = _check_sizes(sizes)
+        sizes = inputs.checked_sizes(sizes)
         n_hidden = len(sizes) - 2
-        hidden = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        one = isinstance(activation, (str, activations.Activation))
+        hidden = [activation] * n_hidden if one else list(activation)
         if len(hidden) != n_hidden:
             raise ValueError(
                 f"activation lists one name per hidden layer: {n_hidden} for sizes {sizes}; "
@@ -127,6 +128,11 @@ class Network:
         if init != "auto" and not callable(init) and init not in initializers.INITIALIZERS:
             raise ValueError(
                 f"unknown init {init!r}; choose one of: auto, {', '.join(initializers.INITIALIZERS)}"
+            )
+        if dropout and not n_hidden:
+            raise ValueError(
+                f"dropout acts after hidden layers, and sizes {sizes} have none; give dropout=0 "
+                f"or add a hidden layer"
             )
         cost_object = losses.get(cost)
         if output is None:
@@ -140,9 +146,9 @@ class Network:
             layers.append(Dense(n_in, n_out, act, init=layer_init, rng=rng, dtype=dtype))
             if dropout and index < n_hidden:
                 layers.append(Dropout(dropout, size=n_out))
-        self.init = init
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         self.dropout = float(dropout)
-        self.seed = seed
+        self.seed = None if seed is None else int(seed)
         self._setup(layers, cost_object)
 
     @classmethod
@@ -231,7 +237,9 @@ class Network:
         return [str(index) for index in range(k)]
 
     def config(self) -> dict:
-        """The constructor's arguments as a plain dict: ``Network(**net.config())`` rebuilds it."""
+        """The constructor's arguments as a plain dict. For a network built from sizes with
+        activations given by name, ``Network(**net.config())`` builds it again (the same
+        parameters, given the same seed); one built ``from_layers`` is described, not rebuilt."""
         hidden = self.hidden_activations
         return {
             "sizes": list(self.sizes),
@@ -468,92 +476,21 @@ class Network:
             and np.isfinite(x).all()
         ):
             return x
-        x = np.asarray(x)
-        if x.dtype == np.uint8:
-            x = np.ascontiguousarray(x)
-        elif x.dtype.kind in "fiu" and x.dtype != np.bool_:
-            x = np.ascontiguousarray(x, dtype=self.dtype)
-        else:
-            raise ValueError(f"x must hold numbers (floats, or uint8 pixels); got dtype {x.dtype}")
-        if x.ndim == 0 or len(x) == 0:
-            raise ValueError(f"x has no samples: got an array of shape {x.shape}")
-        if x.ndim == 1:
-            x = x.reshape(1, -1)
-        elif x.ndim > 2:
-            x = x.reshape(len(x), -1)
-        if x.shape[1] != self.n_inputs:
-            first = self.dense_layers[0]
-            raise ValueError(
-                f"layer 0 (Dense {first.n_in} -> {first.n_out}) expects inputs of width "
-                f"{self.n_inputs}; got x of shape {x.shape}"
-            )
-        if x.dtype.kind == "f" and not np.isfinite(x).all():
-            row, column = np.argwhere(~np.isfinite(x))[0]
-            raise ValueError(
-                f"x must be finite; found {x[row, column]} at row {row}, column {column}"
-            )
-        return x
+        first = self.dense_layers[0]
+        return inputs.checked_inputs(x, self.dtype, f"layer 0 (Dense {first.n_in} -> {first.n_out})", self.n_inputs)
 
     def as_targets(self, y, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Check y and return ``(targets, labels)``.
 
         ``targets`` is (n, n_outputs) in the network's dtype (one-hot rows for int labels);
         ``labels`` is int64 (n,), the index each sample should light up (argmax of the targets).
-        A network with one output takes labels 0 or 1.
+        A network with one output takes labels 0 or 1; cross-entropy targets must be
+        probabilities (rows summing to 1 for a softmax output).
         """
-        y = np.asarray(y)
-        k = self.n_outputs
-        if y.ndim == 1 and y.dtype.kind in "iub":
-            if len(y) != n:
-                raise ValueError(f"y has {len(y)} labels but x has {n} samples")
-            labels = y.astype(np.int64)
-            top = 1 if k == 1 else k - 1
-            bad = np.flatnonzero((labels < 0) | (labels > top))
-            if bad.size:
-                raise ValueError(
-                    f"labels must be integers in 0..{top} for a network with {k} output "
-                    f"neuron{'s' if k > 1 else ''}; got {labels[bad[0]]} at row {bad[0]}"
-                )
-            if k == 1:
-                return labels.astype(self.dtype).reshape(-1, 1), labels
-            targets = np.zeros((n, k), self.dtype)
-            targets[np.arange(n), labels] = 1.0
-            return targets, labels
-        if y.ndim == 1 and y.dtype.kind == "f" and k == 1:
-            y = y.reshape(-1, 1)
-        if y.ndim != 2 or y.shape[1] != k or y.dtype.kind not in "fiub":
-            raise ValueError(
-                f"y must be int labels of shape ({n},) or targets of shape ({n}, {k}); "
-                f"got shape {y.shape}, dtype {y.dtype}"
-            )
-        if len(y) != n:
-            raise ValueError(f"y has {len(y)} rows but x has {n} samples")
-        targets = np.ascontiguousarray(y, dtype=self.dtype)
-        if not np.isfinite(targets).all():
-            row = np.argwhere(~np.isfinite(targets))[0][0]
-            raise ValueError(f"y must be finite; found a non-finite target at row {row}")
+        probabilities = None
         if self.cost.name == "cross_entropy":
-            self._check_probability_targets(targets)
-        labels = (targets[:, 0] > 0.5).astype(np.int64) if k == 1 else targets.argmax(axis=1)
-        return targets, labels
-
-    def _check_probability_targets(self, targets: np.ndarray) -> None:
-        """Cross-entropy targets are probabilities: in [0, 1], and rows summing to 1 for softmax
-        (the fused δ = a - y holds only then)."""
-        outside = np.flatnonzero(((targets < 0) | (targets > 1)).any(axis=1))
-        if outside.size:
-            raise ValueError(
-                f"cross-entropy targets must be probabilities in [0, 1]; row {outside[0]} is "
-                f"{targets[outside[0]].tolist()}"
-            )
-        if self.output_activation.name == "softmax":
-            sums = targets.sum(axis=1)
-            off = np.flatnonzero(np.abs(sums - 1.0) > 1e-4)
-            if off.size:
-                raise ValueError(
-                    f"targets for a softmax output must be one-hot or probability rows summing "
-                    f"to 1; row {off[0]} sums to {sums[off[0]]:.6g}"
-                )
+            probabilities = "rows" if self.output_activation.name == "softmax" else "values"
+        return inputs.checked_targets(y, n, self.n_outputs, self.dtype, probabilities)
 
 
 def _slices(array: np.ndarray):
@@ -572,18 +509,3 @@ def answers(output: np.ndarray) -> np.ndarray:
 def count_correct(output: np.ndarray, labels: np.ndarray) -> int:
     """How many rows of ``output`` (n, k) answer their label (n,)."""
     return int(np.count_nonzero(answers(output) == labels))
-
-
-def _check_sizes(sizes) -> list[int]:
-    try:
-        sizes = list(sizes)
-    except TypeError:
-        raise ValueError(f"sizes must be a list of layer sizes such as [784, 30, 10]; got {sizes!r}") from None
-    if len(sizes) < 2:
-        raise ValueError(
-            f"a network needs at least two sizes (inputs and outputs), such as [784, 30, 10]; got {sizes}"
-        )
-    for index, size in enumerate(sizes):
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"layer sizes must be positive integers; got {size!r} at position {index} of {sizes}")
-    return [int(size) for size in sizes]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -358,7 +359,11 @@ def get_schedule(name: str | Schedule | None) -> Schedule:
 #: An update of at least this many parameters is split between threads, one part each: the
 #: update is elementwise, and NumPy releases the GIL inside its loops, so the parts run at once.
 PARALLEL_MIN = 1 << 18
-_pool = None
+#: At most this many threads per update (None: one per core this process may run on).
+max_threads: int | None = None
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
 
 
 def _split(size: int) -> list[tuple[int, int]]:
@@ -367,24 +372,31 @@ def _split(size: int) -> list[tuple[int, int]]:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count() or 1
+    if max_threads is not None:
+        cores = min(cores, max_threads)
     parts = max(1, min(cores, size // PARALLEL_MIN))
     bounds = [size * i // parts // 64 * 64 for i in range(parts)] + [size]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
+def _workers(count: int) -> ThreadPoolExecutor:
+    """The pool of nnet's optimizer threads, with at least ``count`` of them."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool_size < count:
+            _pool = ThreadPoolExecutor(
+                max_workers=count,
+                thread_name_prefix="nnet-optimizer",
+                initializer=flush_denormals_in_this_thread,  # see nnet._fpu: these threads are ours
+            )
+            _pool_size = count
+        return _pool
+
+
 def _run_in_parallel(function, parts) -> None:
-    """function(start, stop) for every part: the first in this thread, the others in a pool."""
-    global _pool
-    if len(parts) == 1:
-        function(*parts[0])
-        return
-    if _pool is None or _pool._max_workers < len(parts) - 1:
-        _pool = ThreadPoolExecutor(
-            max_workers=len(parts) - 1,
-            thread_name_prefix="nnet-optimizer",
-            initializer=flush_denormals_in_this_thread,  # see nnet._fpu: these threads are ours
-        )
-    futures = [_pool.submit(function, *part) for part in parts[1:]]
+    """function(start, stop) for every part: the first in this thread, the others in the pool."""
+    pool = _workers(len(parts) - 1)
+    futures = [pool.submit(function, *part) for part in parts[1:]]
     function(*parts[0])
     for future in futures:
         future.result()

@@ -14,7 +14,7 @@ Each function draws one picture and returns a :class:`matplotlib.figure.Figure`;
 :func:`render` draws any of them from a network and a dataset with one call.
 
 The figures are built on :class:`matplotlib.figure.Figure` directly, never through pyplot's
-global state, so they can be drawn from several threads at once (the web lab does).
+global state, so they can be drawn from several threads at once (a web server, say).
 matplotlib is optional: ``pip install "nnet[plots]"``.
 """
 
@@ -212,7 +212,7 @@ def plot_activations(network: Network, x, path=None, classes=None):
             f"plot_activations shows one input of {network.n_inputs} values; got x of shape {x.shape} (pass x[i])"
         )
     trace = network.forward(x.reshape(1, -1), record=True)
-    names = _class_names(classes, network.n_outputs, network)
+    names = _class_names(classes, max(network.n_outputs, 2), network)
     hidden = network.dense_layers[:-1]
     widths = [3] + [1 if layer.n_out <= STRIP_LIMIT else 2.5 for layer in hidden] + [3]
     figure = _figure(sum(widths) * 1.2 + 1, 4.2)
@@ -270,7 +270,7 @@ def _draw_output(axes, a: np.ndarray, answer: int, names, network: Network):
     value = f"{100 * a[lit]:.0f}%" if softmax else f"a = {a[lit]:.2f}"
     for j, length in enumerate(a):
         axes.text(length, j, f" {length:.2f}", va="center", fontsize=7, color="black" if j == lit else "dimgray")
-    axes.set_yticks(range(n), names)
+    axes.set_yticks(range(n), names if n > 1 else [f"{names[1]}?"])  # one neuron: is it class 1?
     axes.invert_yaxis()
     axes.set_xlim(min(0.0, float(a.min())), max(1.0, float(a.max())) * 1.2)
     axes.set_xlabel("probability" if softmax else f"activation ({network.output_activation.name})")
@@ -403,7 +403,7 @@ def render(what: str, network: Network, *, x=None, y=None, classes=None, index: 
     """
     if what not in PICTURES:
         raise ValueError(f"unknown picture {what!r}; choose one of: {', '.join(PICTURES)}")
-    classes = classes if classes is not None else network.metadata.get("classes")
+    classes = classes if classes is not None else network.class_names
     if what == "history":
         history = network.metadata.get("history")
         if not history:
@@ -451,12 +451,9 @@ def _image_shape(network: Network) -> tuple[int, int] | None:
 
 
 def _class_names(classes, k: int, network: Network | None = None) -> list[str]:
-    if classes is None and network is not None:
-        classes = network.metadata.get("classes")
-        if classes is not None and len(classes) != k:
-            classes = None
+    """``classes`` as k names; when None, the network's (``Network.class_names``) or "0", "1"..."""
     if classes is None:
-        return [str(c) for c in range(k)]
+        return network.class_names if network is not None else [str(c) for c in range(k)]
     if len(classes) != k:
         raise ValueError(f"classes must name all {k} classes; got {len(classes)}: {list(classes)}")
     return [str(name) for name in classes]

@@ -116,7 +116,13 @@ class TrainingState:
 
 
 class Callback:
-    """Override any of these to watch or steer training."""
+    """Override any of these to watch or steer training.
+
+    ``on_train_end`` is called when training finishes its epochs or stops (early stopping, or a
+    callback setting ``state.stop_training``), not when it raises (a DivergenceError, Ctrl-C).
+    A run stopped in the middle of an epoch ends there: that epoch counts as done, and its record
+    covers the batches it saw.
+    """
 
     def on_train_begin(self, state: TrainingState) -> None: ...
     def on_epoch_begin(self, state: TrainingState) -> None: ...
@@ -224,6 +230,7 @@ class Trainer:
         state = TrainingState(network, self, self.epochs, batches, self.history)
         gather = _BatchGatherer(x, targets, labels, batch_size, network.dtype)
         last_good = network.parameters.copy()
+        last_good_state = self.optimizer.state_dict()
 
         for callback in self.callbacks:
             callback.on_train_begin(state)
@@ -236,6 +243,7 @@ class Trainer:
                 rng = np.random.default_rng([self.seed, epoch])
                 order = rng.permutation(n) if self.shuffle else np.arange(n)
                 np.copyto(last_good, network.parameters)
+                last_good_state = self.optimizer.state_dict()
                 for callback in self.callbacks:
                     callback.on_epoch_begin(state)
 
@@ -244,7 +252,7 @@ class Trainer:
                     xb, tb, lb = gather(order[batch * batch_size : (batch + 1) * batch_size])
                     cost, _ = network._backprop(xb, tb, rng)
                     if not math.isfinite(cost):
-                        np.copyto(network.parameters, last_good)
+                        self._restore(last_good, last_good_state)
                         raise _divergence(self, epoch, batch, batches, cost)
                     self.optimizer.step()
                     batch_correct = count_correct(network.dense_layers[-1].a, lb)
@@ -259,7 +267,7 @@ class Trainer:
                             break
 
                 if not np.isfinite(network.parameters).all():
-                    np.copyto(network.parameters, last_good)
+                    self._restore(last_good, last_good_state)
                     raise _divergence(self, epoch, batches - 1, batches, math.inf)
                 seen = (batch + 1) * batch_size if state.stop_training else n
                 seen = min(seen, n)
@@ -291,6 +299,11 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_end(state)
         return self.history
+
+    def _restore(self, parameters: np.ndarray, optimizer_state: dict) -> None:
+        """Put back the parameters and optimizer state of the end of the last good epoch."""
+        np.copyto(self.network.parameters, parameters)
+        self.optimizer.load_state_dict(optimizer_state)
 
     def _early_stop(self, record: EpochRecord) -> bool:
         """Track the best epoch; True when ``early_stopping`` epochs in a row did not improve."""
