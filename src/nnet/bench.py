@@ -94,7 +94,8 @@ class NnetRunner:
         self.network.set_weights(weights)
         self.initial = self.network.parameters.copy()
         self.x, self.y = x, y  # uint8 pixels, int labels: nnet's own path
-        self.x_float = (x / np.float32(255)).astype(np.float32)
+        if config.kind == "predict":  # prediction is timed on float32 inputs, as for the others
+            self.x_float = _floats(x)
 
     def train(self, seed: int) -> None:
         np.copyto(self.network.parameters, self.initial)
@@ -129,7 +130,7 @@ class TorchRunner:
                 layers.append(torch.nn.Sigmoid() if config.activation == "sigmoid" else torch.nn.ReLU())
         self.model = torch.nn.Sequential(*layers)
         self.initial = [p.detach().clone() for p in self.model.parameters()]
-        self.x = torch.from_numpy((x / np.float32(255)).astype(np.float32))
+        self.x = torch.from_numpy(_floats(x))
         self.y = torch.from_numpy(y.astype(np.int64))
 
     def _optimizer(self):
@@ -173,7 +174,7 @@ class SklearnRunner:
         from sklearn.neural_network import MLPClassifier
 
         self.config = config
-        self.x = (x / np.float32(255)).astype(np.float32)
+        self.x = _floats(x)
         self.y = y
         self.model = MLPClassifier(
             hidden_layer_sizes=tuple(config.sizes[1:-1]),
@@ -198,6 +199,11 @@ class SklearnRunner:
         model, x, step = self.model, self.x, self.config.batch_size
         for start in range(0, len(x), step):
             model.predict_proba(x[start : start + step])
+
+
+def _floats(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1], in one pass."""
+    return np.multiply(pixels, np.float32(1.0 / 255.0), dtype=np.float32)
 
 
 RUNNERS = {"nnet": NnetRunner, "pytorch": TorchRunner, "scikit-learn": SklearnRunner}
@@ -248,7 +254,7 @@ def gemm_rate(sizes: list[int], batch_size: int, repeats: int = 30) -> float:
     return flops / best / 1e9
 
 
-def set_threads(threads: int) -> str:
+def set_threads(threads: int, libraries=("nnet", "pytorch", "scikit-learn")) -> str:
     """Give every library the same number of threads; returns a note on how."""
     from nnet import optimizers
 
@@ -261,17 +267,18 @@ def set_threads(threads: int) -> str:
         notes.append("BLAS via threadpoolctl")
     except ImportError:
         notes.append("BLAS threads as set by OPENBLAS_NUM_THREADS (threadpoolctl missing)")
-    try:
-        import torch
+    if "pytorch" in libraries:
+        try:
+            import torch
 
-        torch.set_num_threads(threads)
-        notes.append("torch.set_num_threads")
-    except ImportError:
-        pass
+            torch.set_num_threads(threads)
+            notes.append("torch.set_num_threads")
+        except ImportError:
+            pass
     return ", ".join(notes)
 
 
-def run_config(config: Config, libraries: list[str], repeats: int, data, log) -> dict:
+def run_config(config: Config, libraries: list[str], repeats: int, data, log, *, memory: bool = True, threads: int = 1) -> dict:
     x_all, y_all = data
     x, y = x_all[: config.samples], y_all[: config.samples]
     import nnet
@@ -292,7 +299,12 @@ def run_config(config: Config, libraries: list[str], repeats: int, data, log) ->
             getattr(runner, action)(seed=repeat) if action == "train" else runner.predict()
             results[runner.name].seconds.append(time.perf_counter() - started)
         log(".")
-    return summarize(config, results)
+    summary = summarize(config, results)
+    if memory:
+        for name in libraries:
+            summary["libraries"][name]["peak_memory_mb"] = peak_memory(config, name, threads)
+        log("m")
+    return summary
 
 
 def summarize(config: Config, results: dict[str, Result]) -> dict:
@@ -343,6 +355,36 @@ def run_command(arguments: list[str]) -> tuple[float, float | None, str]:
         raise RuntimeError(f"nnet {' '.join(arguments)} failed:\n{process.stderr}")
     peaks = [line.split()[1] for line in process.stderr.splitlines() if line.startswith("VmHWM ")]
     return seconds, float(peaks[-1]) / 1024.0 if peaks else None, process.stdout
+
+
+_MEMORY_CHILD = """
+import sys
+import nnet
+from nnet import bench, datasets
+name, library, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bench.set_threads(threads, [library])
+config = bench.CONFIGS[name]
+(x, y), _ = datasets.load_mnist()
+x, y = x[: config.samples], y[: config.samples]
+reference = nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
+runner = bench.RUNNERS[library](config, reference.get_weights(), x, y)
+del reference
+runner.train(seed=0) if config.kind == "train" else runner.predict()
+with open("/proc/self/status") as status:
+    print(next(line.split()[1] for line in status if line.startswith("VmHWM")))
+"""
+
+
+def peak_memory(config: Config, library: str, threads: int) -> float | None:
+    """Peak resident memory (MB) of a fresh process that loads MNIST and runs ``config`` once in
+    ``library``: everything it takes, the library's own import included. None off Linux."""
+    if not os.path.exists("/proc/self/status"):
+        return None
+    process = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, config.name, library, str(threads)],
+                             capture_output=True, text=True)
+    if process.returncode != 0:
+        raise RuntimeError(f"measuring the memory of {library} on {config.name} failed:\n{process.stderr}")
+    return float(process.stdout.split()[-1]) / 1024.0
 
 
 def run_train_98(libraries: list[str], data, log) -> dict:
@@ -405,7 +447,7 @@ def _seconds_to_98(library: str, data) -> dict:
                              network.get_weights(), x_train, y_train)
         optimizer = runner._optimizer()
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-        x_test_t = torch.from_numpy((x_test / np.float32(255)).astype(np.float32))
+        x_test_t = torch.from_numpy(_floats(x_test))
         while accuracy < 0.98 and epoch < epochs:
             started = time.perf_counter()
             runner.epoch(optimizer, seed=[seed, epoch])
@@ -440,7 +482,8 @@ def machine() -> dict:
 
 def format_table(report: dict) -> str:
     lines = []
-    header = f"{'configuration':<44}{'library':<14}{'samples/s':>11}{'s/epoch':>9}{'vs torch':>10}{'GFLOP/s':>9}{'GEMM %':>8}"
+    header = (f"{'configuration':<44}{'library':<14}{'samples/s':>11}{'s/epoch':>9}{'vs torch':>10}"
+              f"{'GFLOP/s':>9}{'GEMM %':>8}{'peak MB':>9}")
     lines.append(header)
     lines.append("-" * len(header))
     for entry in report["results"]:
@@ -459,12 +502,15 @@ def format_table(report: dict) -> str:
                 extra = f"{row['seconds_per_epoch']:>9.2f}{ratio:>10}{row['gflops']:>9.1f}{row['gemm_percent']:>7.0f}%"
             else:
                 extra = f"{row['microseconds_per_call']:>8.0f}µ{ratio:>10}{'':>9}{'':>8}"
-            lines.append(f"{title:<44}{library:<14}{row['samples_per_second']:>11,.0f}{extra}")
+            memory = row.get("peak_memory_mb")
+            memory = f"{memory:>9.0f}" if memory is not None else f"{'':>9}"
+            lines.append(f"{title:<44}{library:<14}{row['samples_per_second']:>11,.0f}{extra}{memory}")
         if entry.get("gemm_gflops"):
             lines.append(f"{'':<44}(BLAS on these products: {entry['gemm_gflops']:.0f} GFLOP/s)")
     lines.append("")
     lines.append("s/epoch: seconds per 60,000 images; for inference the column is µs per call. vs torch: "
-                 "nnet's (or sklearn's) speed as a multiple of PyTorch's (higher is faster).")
+                 "nnet's (or sklearn's) speed as a multiple of PyTorch's (higher is faster). peak MB: a fresh "
+                 "process loading MNIST and running the configuration once, its library's import included.")
     return "\n".join(lines)
 
 
@@ -481,6 +527,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library (default: all cores)")
     parser.add_argument("--libraries", help="comma-separated subset of: nnet, pytorch, scikit-learn")
     parser.add_argument("--json", metavar="FILE", help="write the full results as JSON")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the peak-memory runs (one fresh process per configuration and library)")
     parser.add_argument("--quiet", action="store_true", help="print only the table")
 
 
@@ -500,7 +548,7 @@ def run(args) -> int:
             raise ValueError(f"unknown library {', '.join(missing)}; choose from {', '.join(RUNNERS)}")
         libraries = [name for name in wanted if name in libraries]
     log = (lambda text: None) if args.quiet else (lambda text: print(text, end="", file=sys.stderr, flush=True))
-    threads_note = set_threads(args.threads)
+    threads_note = set_threads(args.threads, libraries)
 
     from nnet import datasets
 
@@ -513,7 +561,8 @@ def run(args) -> int:
         else:
             config = CONFIGS[name]
             usable = [lib for lib in libraries if not (lib == "scikit-learn" and config.batch_size == 1)]
-            report["results"].append(run_config(config, usable, args.repeats, (x_train, y_train), log))
+            report["results"].append(run_config(config, usable, args.repeats, (x_train, y_train), log,
+                                                memory=not args.no_memory, threads=args.threads))
         log("\n")
     print(format_table(report))
     if args.json:
