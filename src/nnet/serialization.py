@@ -10,23 +10,27 @@ NumPy alone:
 
 The tensors are ``layers.<i>.W`` and ``layers.<i>.b`` for the i-th Dense layer (checkpoints add
 ``optimizer.<name>`` and ``trainer.best_parameters``). Our JSON holds the format version, the
-nnet version, the layer list (sizes, activations, dropout rates), the cost, the input shape and
-preprocessing, the class names, and what the caller adds: training settings, history, scores.
-It also holds the SHA-256 of the tensor bytes, so a file altered after it was written is caught.
+nnet version, the layer list (sizes, activations with their parameters, dropout rates), the cost,
+the input shape and preprocessing, the class names, and what the caller adds: training settings,
+history, scores. It also holds two SHA-256 digests, so a file altered after it was written is
+caught: ``data_sha256`` of the tensors, and ``meta_sha256`` of the description itself (its
+canonical JSON, without ``meta_sha256``; so it covers ``data_sha256`` too).
 
 Loading checks everything before it builds anything: the header's bounds and JSON, every dtype,
-shape and offset, the format and its version, that the layer list is one nnet can build, that
-every tensor it needs is there with the right shape, the digest, and that every value is finite.
-Nothing in a file is ever executed: no pickle anywhere.
+shape and offset, the format and its version, the digests, that the layer list is one nnet can
+build, that every tensor it needs is there with the right dtype and shape and nothing else is,
+that every value is finite, and the fields other parts of nnet read (classes, input, history,
+scores). Nothing in a file is ever executed: no pickle anywhere.
 
-Writes are atomic: the bytes go to a temporary file in the same folder, are flushed to disk, and
-the file is renamed over the target, so a crash leaves either the old file or the new one.
+Writes are atomic (:mod:`nnet._atomic`): a crash leaves either the old file or the new one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import struct
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +50,12 @@ MAX_HEADER_BYTES = 100 * 1024 * 1024
 _DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"), "U8": np.dtype("u1")}
 _CODES = {np.dtype(value).newbyteorder("="): key for key, value in _DTYPES.items()}
 
+#: The tensor names nnet writes: layer parameters, and a checkpoint's optimizer and trainer state.
+_LAYER_TENSOR = re.compile(r"layers\.(0|[1-9][0-9]*)\.(W|b)")
+_EXTRA_PREFIXES = ("optimizer.", "trainer.")
+#: The constructor arguments each parametrised activation keeps in its layer entry.
+_ACTIVATION_PARAMETERS = {"leaky_relu": ("slope",)}
+
 
 class ModelFileError(ValueError):
     """A model file that cannot be read: names the file and what was expected and found."""
@@ -60,12 +70,8 @@ def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, 
     offset = 0
     arrays = []
     for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
-        code = _CODES.get(array.dtype.newbyteorder("="))
-        if code is None:
-            raise TypeError(f"tensor {name!r} has dtype {array.dtype}; supported: float32, float64, int64, uint8")
-        data = array.astype(_DTYPES[code], copy=False)
-        header[name] = {"dtype": code, "shape": list(array.shape), "data_offsets": [offset, offset + data.nbytes]}
+        code, data = _little_endian(name, array)
+        header[name] = {"dtype": code, "shape": list(data.shape), "data_offsets": [offset, offset + data.nbytes]}
         offset += data.nbytes
         arrays.append(data)
     header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -87,7 +93,9 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     except IsADirectoryError:
         raise ModelFileError(f"{path}: is a folder, not a model file") from None
     if len(blob) < 8:
-        raise ModelFileError(f"{path}: not a safetensors file: {len(blob)} bytes, shorter than the 8-byte header length")
+        raise ModelFileError(
+            f"{path}: not a safetensors file, or truncated: {len(blob)} bytes, shorter than the 8-byte header length"
+        )
     (header_length,) = struct.unpack("<Q", blob[:8])
     if header_length > min(MAX_HEADER_BYTES, len(blob) - 8):
         raise ModelFileError(
@@ -96,7 +104,7 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         )
     try:
         header = json.loads(blob[8 : 8 + header_length])
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelFileError(f"{path}: the safetensors header (bytes 8 to {8 + header_length}) is not valid JSON: {error}") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: the safetensors header must be a JSON object; got {type(header).__name__}")
@@ -110,16 +118,16 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         where = f"{path}: tensor {name!r}"
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
             raise ModelFileError(f"{where}: expected {{dtype, shape, data_offsets}}; got {entry!r}")
-        dtype = _DTYPES.get(entry["dtype"])
+        dtype = _DTYPES.get(entry["dtype"]) if isinstance(entry["dtype"], str) else None
         if dtype is None:
             raise ModelFileError(f"{where}: dtype {entry['dtype']!r} is not one of {sorted(_DTYPES)}")
         shape, offsets = entry["shape"], entry["data_offsets"]
-        if not (isinstance(shape, list) and all(isinstance(s, int) and s >= 0 for s in shape)):
+        if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):
             raise ModelFileError(f"{where}: shape must be a list of non-negative integers; got {shape!r}")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
             raise ModelFileError(f"{where}: data_offsets must be [begin, end]; got {offsets!r}")
         begin, end = offsets
-        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        expected = math.prod(shape) * dtype.itemsize
         if not 0 <= begin <= end <= len(data) or end - begin != expected:
             raise ModelFileError(
                 f"{where}: data_offsets {offsets} do not fit: shape {shape} of {entry['dtype']} needs "
@@ -146,42 +154,47 @@ def save(network: Network, path, *, metadata: dict | None = None, extra_tensors:
     Parameters
     ----------
     metadata : dict, optional
-        JSON-serialisable facts to keep with the model, e.g. ``classes`` (list of str),
-        ``input`` ({"shape": [28, 28], ...}), ``training`` (the settings), ``history``
-        (``History.to_dict()``), ``scores``. Merged over ``network.metadata``.
+        JSON-serialisable facts to keep with the model, e.g. ``classes`` (list of str, one per
+        answer: ``max(n_outputs, 2)``), ``input`` ({"shape": [28, 28], ...}), ``training`` (the
+        settings), ``history`` (``History.to_dict()``), ``scores``. Merged over ``network.metadata``.
     extra_tensors : dict, optional
-        More arrays to store (checkpoints use it for optimizer state).
+        More arrays to store, named ``optimizer.<name>`` or ``trainer.<name>`` (checkpoints).
     """
     kept = {key: value for key, value in getattr(network, "metadata", {}).items() if key != "checkpoint"}
     meta = {**kept, **(metadata or {})}
-    meta.setdefault("classes", [str(i) for i in range(network.n_outputs)])
+    meta.setdefault("classes", [str(i) for i in range(max(network.n_outputs, 2))])
     meta.setdefault("input", {"shape": [network.n_inputs], "preprocessing": "floats; uint8 pixels are divided by 255"})
     tensors = {}
     for index, layer in enumerate(network.dense_layers):
         tensors[f"layers.{index}.W"] = layer.W
         tensors[f"layers.{index}.b"] = layer.b
     for name, array in (extra_tensors or {}).items():
-        if name in tensors:
-            raise ValueError(f"extra tensor {name!r} clashes with a layer tensor")
+        if not (isinstance(name, str) and name.startswith(_EXTRA_PREFIXES)):
+            raise ValueError(f"extra tensor {name!r}: names must start with one of {list(_EXTRA_PREFIXES)}")
         tensors[name] = np.asarray(array)
     description = {
-        **meta,  # first: the fields computed below (layers, digest, versions) always win
+        **meta,  # first: the fields computed below (layers, digests, versions) always win
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "nnet_version": _nnet_version(),
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "dtype": network.dtype.name,
         "cost": network.cost.name,
-        "init": network.init,
-        "seed": network.seed,
+        "init": network.init if isinstance(network.init, str) else getattr(network.init, "__name__", "custom"),
+        "seed": _plain_seed(network.seed),
         "layers": _layer_list(network),
         "data_sha256": _digest(tensors),
     }
-    try:
-        text = json.dumps(description, allow_nan=False)
+    description.pop("meta_sha256", None)
+    try:  # through JSON and back: tuples become lists, keys strings, as a reader will see them
+        description = json.loads(json.dumps(description, allow_nan=False))
     except (TypeError, ValueError) as error:
         raise ValueError(f"metadata must be JSON-serialisable with finite numbers: {error}") from None
-    write_safetensors(path, tensors, {"format": FORMAT, "nnet": text})
+    problem = _description_problem(description, network.n_inputs, network.n_outputs)
+    if problem:
+        raise ValueError(f"cannot save this metadata: {problem}")
+    description["meta_sha256"] = _meta_digest(description)
+    write_safetensors(path, tensors, {"format": FORMAT, "nnet": json.dumps(description)})
     return Path(path)
 
 
@@ -201,22 +214,13 @@ def load_with_tensors(path) -> tuple[Network, dict[str, np.ndarray]]:
     tensors, container = read_safetensors(path)
     if container.get("format") != FORMAT or "nnet" not in container:
         raise ModelFileError(f"{path}: a safetensors file, but not an nnet model (no nnet metadata)")
-    try:
-        meta = json.loads(container["nnet"])
-    except json.JSONDecodeError as error:
-        raise ModelFileError(f"{path}: the nnet metadata is not valid JSON: {error}") from None
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{path}: the nnet metadata must be a JSON object")
-    version = meta.get("format_version")
-    if not isinstance(version, int):
-        raise ModelFileError(f"{path}: the nnet metadata has no format_version")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path}: written in model format version {version} by nnet {meta.get('nnet_version', '?')}; "
-            f"this nnet ({_nnet_version()}) reads up to version {FORMAT_VERSION}: upgrade nnet"
-        )
-    if version < 1:
-        raise ModelFileError(f"{path}: format_version must be >= 1; got {version}")
+    meta = _parse_description(path, container["nnet"])
+    for name in tensors:
+        if not (_LAYER_TENSOR.fullmatch(name) or name.startswith(_EXTRA_PREFIXES)):
+            raise ModelFileError(
+                f"{path}: tensor {name!r} is not one nnet writes (layers.<i>.W, layers.<i>.b, "
+                f"optimizer.<name>, trainer.<name>)"
+            )
     layers = _build_layers(path, meta, tensors)
     if meta.get("data_sha256") != _digest(tensors):
         raise ModelFileError(f"{path}: the tensors do not match the digest stored with them: the file was altered or damaged")
@@ -227,10 +231,13 @@ def load_with_tensors(path) -> tuple[Network, dict[str, np.ndarray]]:
         network = Network.from_layers(layers, cost=cost)
     except ValueError as error:
         raise ModelFileError(f"{path}: {error}") from None
+    problem = _description_problem(meta, network.n_inputs, network.n_outputs)
+    if problem:
+        raise ModelFileError(f"{path}: {problem}")
     network.init = meta.get("init", "custom")
     network.seed = meta.get("seed")
     network.metadata = meta
-    extra = {name: array for name, array in tensors.items() if not name.startswith("layers.")}
+    extra = {name: array for name, array in tensors.items() if not _LAYER_TENSOR.fullmatch(name)}
     return network, extra
 
 
@@ -255,16 +262,70 @@ def load_checkpoint(path) -> tuple[Network, dict]:
     state = network.metadata.get("checkpoint")
     if not isinstance(state, dict) or "optimizer" not in state:
         raise ModelFileError(f"{path}: a model file, but not a training checkpoint")
+    problem = _checkpoint_problem(state)
+    if problem:
+        raise ModelFileError(f"{path}: checkpoint {problem}")
     optimizer = dict(state["optimizer"])
+    listed = {f"optimizer.{name}" for name in optimizer["arrays"]} | {"trainer.best_parameters"}
+    unlisted = sorted(set(extra) - listed)
+    if unlisted:
+        raise ModelFileError(f"{path}: tensors {unlisted} are not part of the checkpoint")
     try:
         optimizer["arrays"] = {name: extra[f"optimizer.{name}"] for name in optimizer["arrays"]}
     except KeyError as missing:
         raise ModelFileError(f"{path}: checkpoint tensor {missing} is missing") from None
+    best = extra.get("trainer.best_parameters")
+    if best is not None and best.shape != network.parameters.shape:
+        raise ModelFileError(
+            f"{path}: checkpoint tensor 'trainer.best_parameters' has shape {best.shape}; "
+            f"the network has {network.parameters.shape}"
+        )
+    for name, array in [*optimizer["arrays"].items(), ("best_parameters", best)]:
+        if array is not None and not np.isfinite(array).all():
+            raise ModelFileError(f"{path}: checkpoint tensor {name!r} holds NaN or infinite values")
     checkpoint = {**state, "optimizer": optimizer}
-    checkpoint["best_parameters"] = extra.get("trainer.best_parameters")
+    checkpoint["best_parameters"] = best
     if checkpoint.get("best_cost") is None:
         checkpoint["best_cost"] = float("inf")
     return network, checkpoint
+
+
+# -- checks --------------------------------------------------------------------------------
+
+
+def _parse_description(path, text: str) -> dict:
+    """The nnet JSON of a file, its version and digest checked."""
+
+    def no_constants(name):
+        raise ValueError(f"{name} is not a JSON number")
+
+    def finite(text):
+        if not math.isfinite(float(text)):
+            raise ValueError(f"{text} is out of range")
+        return float(text)
+
+    try:
+        meta = json.loads(text, parse_constant=no_constants, parse_float=finite)
+    except (ValueError, RecursionError) as error:
+        raise ModelFileError(f"{path}: the nnet metadata is not valid JSON: {error}") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: the nnet metadata must be a JSON object")
+    version = meta.get("format_version")
+    if type(version) is not int:
+        raise ModelFileError(f"{path}: the nnet metadata has no format_version (an integer); got {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: written in model format version {version} by nnet {meta.get('nnet_version', '?')}; "
+            f"this nnet ({_nnet_version()}) reads up to version {FORMAT_VERSION}: upgrade nnet"
+        )
+    if version < 1:
+        raise ModelFileError(f"{path}: format_version must be >= 1; got {version}")
+    if meta.get("meta_sha256") != _meta_digest(meta):
+        raise ModelFileError(
+            f"{path}: the metadata does not match the digest stored with it (meta_sha256): "
+            f"the file was altered or damaged"
+        )
+    return meta
 
 
 def _build_layers(path, meta, tensors):
@@ -274,18 +335,29 @@ def _build_layers(path, meta, tensors):
     dtype = meta.get("dtype")
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"{path}: dtype must be float32 or float64; got {dtype!r}")
-    layers, dense_index = [], 0
+    layers, dense_index, previous_size = [], 0, None
     zeros = lambda rng, n_out, n_in: (np.zeros((n_out, n_in)), np.zeros(n_out))  # noqa: E731
     for position, entry in enumerate(layer_list):
         where = f"{path}: layer {position}"
         kind = entry.get("kind") if isinstance(entry, dict) else None
         if kind == "dense":
             n_in, n_out, name = entry.get("n_in"), entry.get("n_out"), entry.get("activation")
-            if not (isinstance(n_in, int) and isinstance(n_out, int) and n_in > 0 and n_out > 0):
+            if not (type(n_in) is int and type(n_out) is int and n_in > 0 and n_out > 0):
                 raise ModelFileError(f"{where}: n_in and n_out must be positive integers; got {n_in!r}, {n_out!r}")
-            if name not in activations.ACTIVATIONS:
+            if not isinstance(name, str) or name not in activations.ACTIVATIONS:
                 raise ModelFileError(f"{where}: activation {name!r} is not one of {sorted(activations.ACTIVATIONS)}")
-            layer = Dense(n_in, n_out, name, init=zeros, dtype=dtype)
+            parameters = _ACTIVATION_PARAMETERS.get(name, ())
+            expected_keys = {"kind", "n_in", "n_out", "activation", *parameters}
+            if set(entry) != expected_keys:
+                raise ModelFileError(f"{where}: a {name} dense layer has the keys {sorted(expected_keys)}; got {sorted(entry)}")
+            for key in parameters:
+                if type(entry[key]) not in (int, float):
+                    raise ModelFileError(f"{where}: {name} {key} must be a number; got {entry[key]!r}")
+            try:
+                activation = type(activations.ACTIVATIONS[name])(**{key: entry[key] for key in parameters})
+            except (TypeError, ValueError) as error:
+                raise ModelFileError(f"{where}: {error}") from None
+            layer = Dense(n_in, n_out, activation, init=zeros, dtype=dtype)
             for symbol, shape in (("W", (n_out, n_in)), ("b", (n_out,))):
                 key = f"layers.{dense_index}.{symbol}"
                 array = tensors.get(key)
@@ -293,42 +365,154 @@ def _build_layers(path, meta, tensors):
                     raise ModelFileError(f"{where}: tensor {key!r} is missing")
                 if array.shape != shape:
                     raise ModelFileError(f"{where}: tensor {key!r} has shape {array.shape}; the layer list says {shape}")
+                if array.dtype != layer.dtype:
+                    raise ModelFileError(f"{where}: tensor {key!r} is {array.dtype}; the model's dtype is {dtype}")
                 if not np.isfinite(array).all():
                     raise ModelFileError(f"{where}: tensor {key!r} holds NaN or infinite values")
                 setattr(layer, symbol, array)
             dense_index += 1
+            previous_size = n_out
         elif kind == "dropout":
-            rate = entry.get("rate")
-            if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-                raise ModelFileError(f"{where}: dropout rate must be in [0, 1); got {rate!r}")
-            layer = Dropout(float(rate), size=entry.get("size"))
+            rate, size = entry.get("rate"), entry.get("size")
+            if set(entry) != {"kind", "rate", "size"}:
+                raise ModelFileError(f"{where}: a dropout layer has the keys ['kind', 'rate', 'size']; got {sorted(entry)}")
+            if type(rate) not in (int, float) or not 0 <= rate < 1:
+                raise ModelFileError(f"{where}: dropout rate must be a number in [0, 1); got {rate!r}")
+            if size is not None and (type(size) is not int or size != previous_size):
+                raise ModelFileError(f"{where}: dropout size must be the size of the layer before it ({previous_size}); got {size!r}")
+            layer = Dropout(float(rate), size=size)
         else:
             raise ModelFileError(f"{where}: kind must be 'dense' or 'dropout'; got {entry!r}")
         layers.append(layer)
-    unused = sorted(name for name in tensors if name.startswith("layers.") and int(name.split(".")[1]) >= dense_index)
+    expected = {f"layers.{index}.{symbol}" for index in range(dense_index) for symbol in "Wb"}
+    unused = sorted(name for name in tensors if _LAYER_TENSOR.fullmatch(name) and name not in expected)
     if unused:
         raise ModelFileError(f"{path}: tensors {unused} belong to no layer in the layer list")
     return layers
+
+
+def _description_problem(meta: dict, n_inputs: int, n_outputs: int) -> str | None:
+    """What is wrong with the fields of a description that other parts of nnet read, or None."""
+    k = max(n_outputs, 2)
+    classes = meta.get("classes")
+    if classes is not None and not (isinstance(classes, list) and len(classes) == k and all(isinstance(c, str) for c in classes)):
+        return f"classes must be a list of {k} strings, one per answer of the {n_outputs}-output network; got {classes!r}"
+    model_input = meta.get("input")
+    if model_input is not None:
+        if not isinstance(model_input, dict):
+            return f"input must be an object (shape, preprocessing); got {model_input!r}"
+        shape = model_input.get("shape")
+        if shape is not None and not (
+            isinstance(shape, list) and shape and all(type(s) is int and s > 0 for s in shape) and math.prod(shape) == n_inputs
+        ):
+            return f"input shape must be a list of positive integers whose product is the {n_inputs} inputs; got {shape!r}"
+    for key in ("scores", "training", "dataset"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            return f"{key} must be an object; got {meta[key]!r}"
+    if meta.get("history") is not None:
+        problem = _history_problem(meta["history"])
+        if problem:
+            return f"history {problem}"
+    if not isinstance(meta.get("init", ""), str):
+        return f"init must be a name; got {meta['init']!r}"
+    seed = meta.get("seed")
+    if seed is not None and type(seed) is not int and not (isinstance(seed, list) and all(type(s) is int for s in seed)):
+        return f"seed must be an integer or null; got {seed!r}"
+    return None
+
+
+def _history_problem(history) -> str | None:
+    """Why ``History.from_dict(history)`` would fail or give nonsense, or None."""
+    from .training import History  # here: training sits above serialization
+
+    if not isinstance(history, dict) or not isinstance(history.get("epochs", []), list):
+        return f"must be an object with a list of epochs; got {history!r}"
+    for record in history.get("epochs", []):
+        if not isinstance(record, dict) or not all(
+            value is None or type(value) in (int, float) for value in record.values()
+        ):
+            return f"epochs must be objects of numbers; got {record!r}"
+    if history.get("best_epoch") is not None and type(history["best_epoch"]) is not int:
+        return f"best_epoch must be an integer; got {history['best_epoch']!r}"
+    try:
+        History.from_dict(history)
+    except (TypeError, ValueError) as error:
+        return f"cannot be read: {error}"
+    return None
+
+
+def _checkpoint_problem(state: dict) -> str | None:
+    """What is wrong with a checkpoint's state (what ``Trainer.restore`` reads), or None."""
+    for key in ("next_epoch", "seed", "epochs_without_improvement"):
+        if type(state.get(key)) is not int:
+            return f"{key} must be an integer; got {state.get(key)!r}"
+    if state.get("best_cost") is not None and type(state["best_cost"]) not in (int, float):
+        return f"best_cost must be a number or null; got {state['best_cost']!r}"
+    optimizer = state["optimizer"]
+    if not (
+        isinstance(optimizer, dict)
+        and isinstance(optimizer.get("name"), str)
+        and type(optimizer.get("steps")) is int
+        and isinstance(optimizer.get("arrays"), list)
+        and all(isinstance(name, str) for name in optimizer["arrays"])
+    ):
+        return f"optimizer must hold a name, steps and a list of array names; got {optimizer!r}"
+    problem = _history_problem(state.get("history"))
+    return f"history {problem}" if problem else None
+
+
+# -- writing helpers -----------------------------------------------------------------------
 
 
 def _layer_list(network: Network) -> list[dict]:
     entries = []
     for layer in network.layers:
         if isinstance(layer, Dense):
-            entries.append({"kind": "dense", "n_in": layer.n_in, "n_out": layer.n_out, "activation": layer.activation.name})
+            name = layer.activation.name
+            if name not in activations.ACTIVATIONS:
+                raise ValueError(f"activation {name!r} cannot be saved: only {sorted(activations.ACTIVATIONS)} can")
+            entry = {"kind": "dense", "n_in": layer.n_in, "n_out": layer.n_out, "activation": name}
+            for parameter in _ACTIVATION_PARAMETERS.get(name, ()):
+                entry[parameter] = getattr(layer.activation, parameter)
+            entries.append(entry)
         else:
             entries.append({"kind": "dropout", "rate": layer.rate, "size": layer.n_in})
     return entries
+
+
+def _plain_seed(seed):
+    """The seed as JSON: an int (NumPy integers too), a list of ints, or None for anything else."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return int(seed)
+    if isinstance(seed, (list, tuple)) and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seed):
+        return [int(s) for s in seed]
+    return None
+
+
+def _little_endian(name: str, array) -> tuple[str, np.ndarray]:
+    """A tensor's safetensors dtype code and its C-ordered little-endian array."""
+    array = np.ascontiguousarray(array)
+    code = _CODES.get(array.dtype.newbyteorder("="))
+    if code is None:
+        raise TypeError(f"tensor {name!r} has dtype {array.dtype}; supported: float32, float64, int64, uint8")
+    return code, array.astype(_DTYPES[code], copy=False)
 
 
 def _digest(tensors: dict[str, np.ndarray]) -> str:
     """SHA-256 over the tensors' names, dtypes, shapes and bytes, in name order."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
-        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
-        digest.update(memoryview(array).cast("B"))
+        code, data = _little_endian(name, tensors[name])
+        digest.update(f"{name}:{code}:{list(data.shape)};".encode())
+        digest.update(memoryview(data).cast("B"))
     return digest.hexdigest()
+
+
+def _meta_digest(meta: dict) -> str:
+    """SHA-256 of the description's canonical JSON, without its own digest field."""
+    body = {key: value for key, value in meta.items() if key != "meta_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def _nnet_version() -> str:
