@@ -292,3 +292,91 @@ def test_bad_usage_in_a_real_process_exits_2_and_help_exits_0():
     assert done.returncode == 2 and "usage: nnet evaluate" in done.stderr
     done = nnet_process("--help")
     assert done.returncode == 0 and "examples:" in done.stdout
+
+
+# -- the model's own dataset, when it is gone --------------------------------------------------
+
+
+def test_evaluate_refuses_to_guess_when_the_models_dataset_is_gone(tiny, tmp_path, capsys):
+    import shutil
+
+    moved = tmp_path / "digits"
+    shutil.copytree(tiny, moved)
+    model = tmp_path / "m.safetensors"
+    assert main(["train", "--dataset", str(moved), "--validation", "0", "--epochs", "1", "--quiet", "--out", str(model)]) == 0
+    shutil.rmtree(moved)
+    for command in (["evaluate", model], ["show", model, "means", "--out", tmp_path / "means.png"]):
+        code, out, err = run(capsys, *command)
+        assert code == 1 and out == ""
+        line = one_error_line(err)
+        assert f"trained on {moved}, which no longer exists; pass --dataset" in line
+    code, _, err = run(capsys, "evaluate", model, "--dataset", tiny, "--json")  # told where: fine
+    assert code == 0, err
+
+
+def test_a_model_that_records_no_dataset_is_scored_on_mnist_and_an_unknown_name_is_refused(tmp_path, capsys):
+    from nnet.cli.data import dataset_of_model
+
+    network = nnet.Network([784, 10])
+    assert dataset_of_model(network, None) == "mnist"
+    assert dataset_of_model(network, "kmnist") == "kmnist"
+    network.metadata = {"dataset": {"name": "fashion-mnist", "path": None}}
+    assert dataset_of_model(network, None) == "fashion-mnist"
+    network.metadata = {"dataset": {"name": "my-private-set", "path": None}}
+    with pytest.raises(Exception, match=r"dataset 'my-private-set', which is not registered here; pass --dataset"):
+        dataset_of_model(network, None)
+
+
+# -- class names: the network's own -----------------------------------------------------------
+
+
+def test_evaluate_and_predict_name_the_classes_as_the_model_does(tiny, digit_images, tmp_path, capsys):
+    model = tmp_path / "named.safetensors"
+    assert main(["train", "--dataset", tiny, "--validation", "0", "--epochs", "1", "--quiet", "--out", str(model)]) == 0
+    trained = nnet.load(model)
+    names = [f"digit {d}" for d in range(10)]
+    nnet.save(trained, model, metadata={"classes": names})
+    code, out, _ = run(capsys, "evaluate", model, "--dataset", tiny, "--json")
+    assert code == 0 and [c["class"] for c in json.loads(out)["classes"]] == names
+    folder, _ = digit_images
+    code, out, _ = run(capsys, "predict", model, folder / "digit0.png", "--json")
+    prediction = json.loads(out)["predictions"][0]
+    assert code == 0 and prediction["class"] == names[prediction["label"]]
+
+
+# -- info never shows a traceback -------------------------------------------------------------
+
+
+def test_info_shows_question_marks_for_odd_scores_in_a_real_file(tmp_path, capsys):
+    model = tmp_path / "odd.safetensors"
+    nnet.save(nnet.Network([784, 10]), model, metadata={
+        "scores": {"test": {"accuracy": 0.9}, "validation": {"accuracy": "high", "cost": "low"}, "train": 3, "extra": None},
+    })
+    code, out, err = run(capsys, "info", model)
+    assert code == 0, err
+    section = out[out.index("\nscores\n") :].strip().split("\n\n")[1].splitlines()  # the table
+    rows = {line.split()[0]: line.split()[1:] for line in section[2:]}
+    assert rows == {"test": ["90.00%", "?"], "validation": ["?", "?"], "train": ["?", "?"]}
+
+
+ODD_METADATA = [
+    {"scores": "excellent", "history": {"epochs": "many"}, "dataset": ["mnist"], "training": 7},
+    {"scores": {"test": {"accuracy": float("nan"), "cost": None}}, "history": {"epochs": [{"seconds": "1"}, 3]}},
+    {"input": {"shape": "28x28"}, "dataset": {"name": {"a": 1}, "train": "many"}, "command": {"argv": 1},
+     "checkpoint": {"next_epoch": [1]}, "saved_at": 5, "nnet_version": None, "classes": "0123456789"},
+    {"history": {"epochs": [{"seconds": 1.5}], "stopped_early": True, "best_epoch": "one"}, "input": [28, 28],
+     "checkpoint": 4, "training": {"epochs": [1, 2]}, "init": {"name": "he"}, "seed": float("inf")},
+]
+
+
+@pytest.mark.parametrize("metadata", ODD_METADATA)
+def test_info_prints_what_it_can_of_odd_metadata(metadata, tmp_path, capsys, monkeypatch):
+    network = nnet.Network([784, 10])
+    network.metadata = metadata
+    monkeypatch.setattr(nnet, "load", lambda path: network)  # past the loader, however strict it gets
+    code, out, err = run(capsys, "info", tmp_path / "any.safetensors")
+    assert code == 0, err
+    assert "784 -> 10" in out and "?" in out and "Traceback" not in err
+    code, out, err = run(capsys, "info", tmp_path / "any.safetensors", "--json")
+    assert code == 0, err
+    assert json.loads(out)["sizes"] == [784, 10]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -380,3 +379,177 @@ def test_ctrl_c_stops_cleanly_and_says_where_the_checkpoint_is(tiny, tmp_path):
     assert "Traceback" not in err
     assert "interrupted" in err and str(runs / "checkpoint.safetensors") in err and f"--resume {runs}" in err
     assert not (tmp_path / "m.safetensors").exists()
+
+
+# -- files: checked before training, never overwritten, said when nothing was saved -----------
+
+
+def test_an_out_folder_that_cannot_take_a_file_fails_before_training(tiny, tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    model = tmp_path / "m.safetensors"
+    code, _, err = train(capsys, "--dataset", tiny, *FAST, "--out", model)
+    assert code == 1
+    line = one_error_line(err)  # one line: no epoch ran before the refusal
+    assert f"--out {model}: cannot write in folder {tmp_path}: Permission denied" in line
+    assert not model.exists()
+
+
+def test_the_write_check_leaves_nothing_behind(tiny, tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    model = tmp_path / "out" / "m.safetensors"
+    assert train(capsys, "--dataset", tiny, *FAST, "--quiet", "--out", model)[0] == 0
+    assert [p.name for p in model.parent.iterdir()] == ["m.safetensors"]
+
+
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_without_a_checkpoint_dir_says_nothing_was_saved(tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(nnet.training.Trainer, "run", _interrupt)
+    model = tmp_path / "m.safetensors"
+    code, _, err = train(capsys, "--dataset", tiny, *FAST, "--quiet", "--out", model)
+    assert code == 130
+    assert "interrupted during epoch 1 of 3" in err and "nothing was saved" in err and "--checkpoint-dir" in err
+    assert not model.exists()
+
+
+def test_ctrl_c_while_saving_says_the_model_was_not_saved(tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(nnet, "save", _interrupt)
+    model = tmp_path / "m.safetensors"
+    code, _, err = train(capsys, "--dataset", tiny, *FAST, "--quiet", "--out", model)
+    assert code == 130
+    assert "interrupted after the last epoch, before the model was saved; nothing was saved" in err
+    assert "Traceback" not in err and not model.exists()
+
+
+def test_resume_never_overwrites_another_runs_checkpoint(tiny, tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    short = ["--dataset", tiny, "--validation", "100", "--epochs", "1", "--quiet", "--out", tmp_path / "m.safetensors"]
+    assert train(capsys, *short, "--checkpoint-dir", a)[0] == 0
+    assert train(capsys, *short, "--seed", "5", "--checkpoint-dir", b)[0] == 0
+    kept = (b / "checkpoint.safetensors").read_bytes()
+    code, _, err = train(capsys, "--resume", a, "--epochs", "2", "--checkpoint-dir", b, "--out", tmp_path / "m.safetensors")
+    assert code == 1
+    assert f"{b / 'checkpoint.safetensors'} already exists" in one_error_line(err)
+    assert (b / "checkpoint.safetensors").read_bytes() == kept
+    # the folder being resumed is its own: given again, under another spelling, it is written on
+    code, _, err = train(capsys, "--resume", a / "checkpoint.safetensors", "--epochs", "2", "--checkpoint-dir", f"{a}/.",
+                         "--quiet", "--out", tmp_path / "m.safetensors")
+    assert code == 0, err
+    assert _checkpoint_epoch(a / "checkpoint.safetensors") == 2
+
+
+# -- divergence: one suggestion ----------------------------------------------------------------
+
+
+def test_divergence_gives_one_suggestion_from_the_base_learning_rate():
+    from nnet.training import DivergenceError
+
+    # with a schedule on, the library's rate is the epoch's (0.05 here), not the one to pass
+    failure = DivergenceError(
+        "training diverged: the cost became nan at epoch 3, batch 7 of 10 (learning_rate=0.05). The weights "
+        "are restored to the end of epoch 2. Try a smaller learning rate, e.g. 0.005.",
+        epoch=3, batch=7, cost=float("nan"),
+    )
+    message = train_command.divergence_message(failure, 0.1)
+    assert message.count("smaller learning rate") == 1 and "0.005" not in message
+    assert message.endswith("Try a smaller learning rate: nnet train --learning-rate 0.01; no model was saved")
+    assert "restored to the end of epoch 2." in message
+
+
+def test_divergence_end_to_end_has_one_suggestion(tiny, tmp_path, capsys):
+    code, _, err = train(capsys, "--dataset", tiny, *FAST, "--learning-rate", "1e9", "--quiet", "--out", tmp_path / "m.safetensors")
+    assert code == 1
+    line = one_error_line(err)
+    assert line.count("learning rate") == 1 and line.count("1e+08") == 1
+
+
+# -- --dataset: names first, then paths of every kind ------------------------------------------
+
+
+def test_a_registered_name_wins_over_a_folder_of_that_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mnist").mkdir()  # an empty folder that happens to be called mnist
+    code, _, err = train(capsys, "--hidden", "none", "--epochs", "1", "--validation", "0", "--quiet", "--out", "m.safetensors")
+    assert code == 0, err
+    assert nnet.load(tmp_path / "m.safetensors").metadata["dataset"]["name"] == "mnist"
+    code, _, err = train(capsys, "--dataset", "./mnist", "--epochs", "1")  # ./ forces the path
+    assert code == 1 and "train-images-idx3-ubyte" in one_error_line(err)
+    code, _, err = train(capsys, "--dataset", "./nowhere", "--epochs", "1")
+    assert code == 1 and "--dataset ./nowhere: no such file or folder" in one_error_line(err)
+    code, out, _ = train(capsys, "--help")
+    assert code == 0 and "./mnist" in out
+
+
+def test_a_damaged_npz_is_one_clear_error(tmp_path, capsys):
+    (x, y), _ = load_mnist()
+    np.savez_compressed(tmp_path / "digits.npz", x=x[:300], y=y[:300])
+    blob = (tmp_path / "digits.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(blob[: len(blob) // 2])  # a download that stopped halfway
+    code, _, err = train(capsys, "--dataset", tmp_path / "cut.npz", "--epochs", "1")
+    assert code == 1
+    assert f"{tmp_path / 'cut.npz'}: cannot read as .npz" in one_error_line(err)
+
+
+def write_kaggle_csv(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
+    header = "label," + ",".join(f"pixel{i}" for i in range(x.shape[1]))
+    rows = [",".join(map(str, [label, *pixels])) for label, pixels in zip(y.tolist(), x.tolist())]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_a_csv_dataset_trains_with_its_last_tenth_as_the_test_set(tmp_path, capsys):
+    (x, y), _ = load_mnist()
+    csv = write_kaggle_csv(tmp_path / "train.csv", x[:200], y[:200])
+    model = tmp_path / "csv.safetensors"
+    code, _, err = train(capsys, "--dataset", csv, "--validation", "0", "--epochs", "1", "--out", model)
+    assert code == 0, err
+    assert "the last 20 of its 200 rows are the test set" in err
+    dataset = nnet.load(model).metadata["dataset"]
+    assert (dataset["kind"], dataset["train"], dataset["test"]) == ("csv", 180, 20)
+    assert dataset["path"] == str(csv.resolve())
+
+
+def write_image_folder(root: Path, per_class: int = 10) -> dict[str, list[np.ndarray]]:
+    """MNIST training digits 0, 1 and 2 as 28x28 PNGs, one subfolder per class, named in words."""
+    from PIL import Image
+
+    (x, y), _ = load_mnist()
+    folders = {"zero": 0, "one": 1, "two": 2}
+    images = {}
+    for name, digit in folders.items():
+        (root / name).mkdir(parents=True)
+        images[name] = list(x[y == digit][:per_class].reshape(-1, 28, 28))
+        for i, pixels in enumerate(images[name]):
+            Image.fromarray(pixels).save(root / name / f"{i:03d}.png")
+    return images
+
+
+def test_an_image_folder_trains_with_a_stratified_test_set(tmp_path, capsys):
+    write_image_folder(tmp_path / "digits")
+    model = tmp_path / "folder.safetensors"
+    code, _, err = train(capsys, "--dataset", tmp_path / "digits", "--validation", "0", "--epochs", "2", "--out", model)
+    assert code == 0, err
+    assert "stratified" in err
+    network = nnet.load(model)
+    assert network.sizes == [784, 128, 3] and network.class_names == ["one", "two", "zero"]
+    dataset = network.metadata["dataset"]
+    assert (dataset["kind"], dataset["train"], dataset["test"]) == ("images", 27, 3)
+    # the test set holds one image of every class (the last 10% would be three "zero"s), and
+    # evaluate, finding the dataset again from the model, scores the same three images
+    code, out, err = train_like_evaluate(capsys, model)
+    assert code == 0, err
+    result = json.loads(out)
+    assert [(c["class"], c["support"]) for c in result["classes"]] == [("one", 1), ("two", 1), ("zero", 1)]
+
+
+def train_like_evaluate(capsys, model) -> tuple[int, str, str]:
+    code = main(["evaluate", str(model), "--json"])
+    out, err = capsys.readouterr()
+    return code, out, err

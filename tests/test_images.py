@@ -352,3 +352,15 @@ def test_painted_noisy_digits_keep_the_accuracy(default_model):
     painted_accuracy = float(np.mean(net.predict(painted) == y_test))
     assert original_accuracy > 0.9
     assert abs(painted_accuracy - original_accuracy) <= 0.02, (original_accuracy, painted_accuracy)
+
+
+def test_a_pil_image_that_cannot_be_converted_is_an_image_error(digits):
+    encoded = io.BytesIO()
+    Image.fromarray(digits[0]).resize((64, 64)).save(encoded, format="PNG")
+    truncated = Image.open(io.BytesIO(encoded.getvalue()[:150]))  # the header reads, the pixels do not
+    with pytest.raises(ImageError, match=r"cannot convert the PIL image \(mode L, 64x64\) to grayscale: OSError"):
+        to_mnist(truncated)
+    closed = Image.fromarray(digits[0])
+    closed.close()
+    with pytest.raises(ImageError, match=r"cannot convert the PIL image .*ValueError"):
+        to_mnist(closed)

@@ -201,7 +201,7 @@ def test_npz_flat_uint8_and_square_float(tmp_path, digits):
         ),
         (
             {"x": np.zeros((2, 784)), "y": np.array([0.0, 1.5])},
-            r"row 1: label 1\.5 is not an integer",
+            r"row 1 of y: label 1\.5 is not an integer",
         ),
         ({"x": np.zeros((2, 784), bool), "y": np.zeros(2, int)}, r"expected numeric pixels"),
         ({"x": np.zeros((0, 784)), "y": np.zeros(0, int)}, r"no images"),
@@ -305,3 +305,117 @@ def test_image_folder_without_pillow_says_how_to_install(image_folder, monkeypat
     monkeypatch.setitem(sys.modules, "PIL", None)
     with pytest.raises(ImportError, match=r'pip install "nnet\[images\]"'):
         load_image_folder(root)
+
+
+# --- damaged archives ------------------------------------------------------------------------
+
+
+def test_a_damaged_npz_is_a_data_format_error_naming_the_file(tmp_path, digits):
+    x, y = digits
+    np.savez_compressed(tmp_path / "good.npz", x=x, y=y)
+    blob = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(blob[: len(blob) // 2])  # a truncated zip
+    (tmp_path / "garbage.npz").write_bytes(b"PK\x03\x04" + bytes(200))
+    flipped = bytearray(blob)
+    member = blob.index(b"x.npy") + 40  # inside the compressed bytes of x
+    flipped[member : member + 20] = bytes(20)
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    for name in ("cut.npz", "garbage.npz", "flipped.npz"):
+        with pytest.raises(DataFormatError, match=rf"{name}: cannot read as \.npz"):
+            load_npz(tmp_path / name)
+
+
+def test_a_csv_that_is_not_utf8_text_is_a_data_format_error(tmp_path):
+    (tmp_path / "latin.csv").write_bytes(b"label,pixel0\n\xff\xfe,1\n")
+    with pytest.raises(DataFormatError, match=r"latin\.csv: not a text file in UTF-8"):
+        load_csv(tmp_path / "latin.csv")
+
+
+# --- arrays you already hold -----------------------------------------------------------------
+
+
+def test_arrays_to_dataset_follows_the_loaders_rules(digits):
+    from nnet.datasets import arrays_to_dataset
+
+    x, y = digits
+    got_x, got_y, names = arrays_to_dataset((x / 255.0).reshape(6, 28, 28), y.astype(np.float64))
+    np.testing.assert_array_equal(got_x, x)
+    assert got_y.dtype == np.int64 and names == tuple("01234567")
+    _, _, names = arrays_to_dataset(x, y, [f"c{i}" for i in range(8)])
+    assert names[7] == "c7"
+    with pytest.raises(DataFormatError, match=r"mine\.npz, row 2 of y_train: label -1 is not an integer >= 0"):
+        arrays_to_dataset(x[:3], np.array([0, 1, -1]), source="mine.npz", names=("x_train", "y_train"))
+    with pytest.raises(DataFormatError, match=r"expected x_test of shape \(n, 784\)"):
+        arrays_to_dataset(x[:, :100], y, names=("x_test", "y_test"))
+
+
+# --- a dataset given as a path ---------------------------------------------------------------
+
+
+def test_load_path_reads_each_form_and_says_how_it_split(tmp_path, image_folder):
+    from nnet.datasets import load_path
+
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 256, size=(40, N_PIXELS), dtype=np.uint8), np.arange(40) % 4
+    np.savez(tmp_path / "xy.npz", x=x, y=y)
+    loaded = load_path(tmp_path / "xy.npz")
+    assert loaded.kind == "npz" and loaded.note == "the last 4 of its 40 rows are the test set"
+    np.testing.assert_array_equal(loaded.test[0], x[36:])
+    np.testing.assert_array_equal(loaded.train[1], y[:36])
+
+    np.savez(tmp_path / "split.npz", x_train=x[:30], y_train=y[:30], x_test=x[30:], y_test=y[30:] * 2)
+    loaded = load_path(tmp_path / "split.npz")
+    assert loaded.note is None and loaded.class_names == tuple("0123456") and len(loaded.test[0]) == 10
+
+    (tmp_path / "rows.csv").write_text(csv_text(np.column_stack([y, x])))
+    loaded = load_path(tmp_path / "rows.csv")
+    assert loaded.kind == "csv" and len(loaded.train[0]) == 36 and loaded.image_shape == (28, 28)
+    np.testing.assert_array_equal(loaded.test[0], x[36:])
+
+    root, _ = image_folder
+    loaded = load_path(root)  # cat: 3 images, dog: 2 -> one of each held out
+    assert loaded.kind == "images" and loaded.class_names == ("cat", "dog")
+    assert sorted(loaded.test[1].tolist()) == [0, 1] and len(loaded.train[0]) == 3
+
+    with pytest.raises(DataFormatError, match=r"a dataset file must be an \.npz archive or a \.csv"):
+        (tmp_path / "notes.txt").write_text("hi")
+        load_path(tmp_path / "notes.txt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataFormatError, match=r"neither a dataset folder of the four IDX files"):
+        load_path(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError):
+        load_path(tmp_path / "nowhere")
+
+
+def test_the_stratified_split_holds_out_a_tenth_of_every_class_the_same_way_each_time():
+    from nnet.datasets.local import split_stratified
+
+    y = np.repeat(np.arange(5), [20, 20, 30, 10, 1])  # sorted by class, as an image folder comes
+    x = np.arange(len(y))[:, None]
+    (x_train, y_train), (x_test, y_test) = split_stratified(x, y)
+    assert np.bincount(y_test, minlength=5).tolist() == [2, 2, 3, 1, 0]  # a lone image stays in training
+    assert sorted(np.concatenate([x_train, x_test]).ravel().tolist()) == list(range(len(y)))
+    assert len(set(y_train[-8:].tolist())) > 1  # training rows are shuffled: a validation cut mixes classes
+    (_, _), (again, _) = split_stratified(x, y)
+    np.testing.assert_array_equal(again, x_test)  # seeded: evaluate later finds the same test set
+    with pytest.raises(DataFormatError, match=r"too few"):
+        split_stratified(x[:2], np.array([0, 1]))
+
+
+# --- one rule for image files, shared with nnet.images ---------------------------------------
+
+
+def test_one_extension_list_for_image_folders_and_load_images(tmp_path, monkeypatch):
+    from nnet import datasets, images
+
+    stroke = np.zeros((28, 28), np.uint8)
+    stroke[6:22, 12:16] = 255  # a "1": something for nnet.images to read
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        save_image(tmp_path / name / "x.png", stroke)
+        save_image(tmp_path / name / "y.bmp", stroke)
+    assert len(load_image_folder(tmp_path)[0]) == 4
+    assert len(images.load_images(tmp_path / "a")[0]) == 2
+    monkeypatch.setattr(datasets.user, "IMAGE_EXTENSIONS", frozenset({".png"}))
+    assert len(load_image_folder(tmp_path)[0]) == 2
+    assert [f.name for f in images.load_images(tmp_path / "a")[1]] == ["x.png"]

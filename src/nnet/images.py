@@ -43,10 +43,12 @@ from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
+from .datasets.registry import IMAGE_SIDE  # MNIST images are 28x28 ...
+from .datasets.user import import_pillow, is_image_file
+
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
 
-IMAGE_SIDE = 28  # MNIST images are 28x28 ...
 BOX_SIDE = 20  # ... with the digit size-normalized into a 20x20 box
 CENTER = IMAGE_SIDE / 2  # where the center of mass goes, in pixel indices (row, column)
 MAX_PIXELS = 40_000_000  # larger inputs are refused (decompression bombs)
@@ -63,17 +65,6 @@ ImageInput = Union[str, os.PathLike, bytes, "PillowImage", np.ndarray]
 
 class ImageError(ValueError):
     """An input that cannot become an MNIST digit: unreadable, wrong shape or dtype, blank, huge."""
-
-
-def _pillow():
-    """The PIL.Image module, imported on first use: Pillow is an optional dependency."""
-    try:
-        from PIL import Image
-    except ImportError as error:
-        raise ImportError(
-            'nnet.images needs Pillow to read and resize images; install it with: pip install "nnet[images]"'
-        ) from error
-    return Image
 
 
 def to_mnist(
@@ -118,7 +109,7 @@ def to_mnist(
 
 
 def _read(image: ImageInput) -> np.ndarray:
-    Image = _pillow()
+    Image = import_pillow()
     from PIL import ImageOps
 
     if isinstance(image, np.ndarray):
@@ -127,7 +118,16 @@ def _read(image: ImageInput) -> np.ndarray:
             image = _pillow_array(Image.fromarray(image))
         return _reduce(_grayscale(image))
     if isinstance(image, Image.Image):
-        return _reduce(_grayscale(_pillow_array(image)))
+        try:
+            array = _pillow_array(image)
+        except ImageError:
+            raise
+        except (OSError, ValueError, SyntaxError, EOFError) as error:  # a truncated file, a closed image ...
+            raise ImageError(
+                f"cannot convert the PIL image (mode {image.mode}, {image.width}x{image.height}) to "
+                f"grayscale: {type(error).__name__}: {error}"
+            ) from error
+        return _reduce(_grayscale(array))
     if isinstance(image, (bytes, bytearray, memoryview)):
         source = io.BytesIO(image)
     elif isinstance(image, (str, os.PathLike)):
@@ -266,7 +266,7 @@ def _ink(gray: np.ndarray, invert: bool | None) -> tuple[np.ndarray, float]:
 
 def _median3(gray: np.ndarray) -> np.ndarray:
     """3x3 median filter (Pillow's, on float32), for salt-and-pepper noise."""
-    Image = _pillow()
+    Image = import_pillow()
     from PIL import ImageFilter
 
     return np.asarray(Image.fromarray(gray.astype(np.float32)).filter(ImageFilter.MedianFilter(3)))
@@ -327,7 +327,7 @@ def _scale(crop: np.ndarray) -> np.ndarray:
     height, width = crop.shape
     scale = BOX_SIDE / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    Image = _pillow()
+    Image = import_pillow()
     resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC  # no ringing up
     resized = Image.fromarray(np.ascontiguousarray(crop, dtype=np.float32)).resize(size, resample)
     small = np.clip(np.asarray(resized), 0, None)
@@ -353,18 +353,6 @@ def _offset(profile: np.ndarray) -> int:
 # Many files at once.
 
 
-def _image_extensions() -> set[str]:
-    """File extensions Pillow can open (stub formats that need an extra handler left out)."""
-    Image = _pillow()
-    from PIL import ImageFile
-
-    def is_stub(opener) -> bool:
-        return isinstance(opener, type) and issubclass(opener, ImageFile.StubImageFile)
-
-    readable = {name for name, (opener, _) in Image.OPEN.items() if not is_stub(opener)}
-    return {extension for extension, name in Image.registered_extensions().items() if name in readable}
-
-
 def load_images(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     *,
@@ -376,8 +364,8 @@ def load_images(
     Parameters
     ----------
     paths : a path or an iterable of paths. A folder stands for the image files directly in it
-        (those whose extension Pillow knows, not hidden ones), sorted by name; a file is read
-        whatever its extension.
+        (those with an extension in ``nnet.datasets.user.IMAGE_EXTENSIONS``, not hidden ones),
+        sorted by name; a file is read whatever its extension.
     invert, median_filter : as in `to_mnist`, for every image.
 
     Returns
@@ -391,12 +379,10 @@ def load_images(
     `to_mnist` refuses (unreadable, blank, too large).
     """
     paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(path) for path in paths]
-    extensions = _image_extensions()
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inside = [entry for entry in path.iterdir() if entry.is_file() and not entry.name.startswith(".")]
-            files.extend(sorted(entry for entry in inside if entry.suffix.lower() in extensions))
+            files.extend(sorted(entry for entry in path.iterdir() if is_image_file(entry)))
         elif path.is_file():
             files.append(path)
         else:

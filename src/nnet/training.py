@@ -454,7 +454,7 @@ def _divergence(trainer: Trainer, epoch: int, batch: int, batches: int, cost: fl
     return DivergenceError(
         f"training diverged: the cost became {cost} at epoch {epoch + 1}, batch {batch + 1} of "
         f"{batches} (learning_rate={rate:g}). The weights are restored to {restored}. "
-        f"Try a smaller learning rate, e.g. {rate / 10:g}.",
+        f"Try a smaller learning rate, e.g. {trainer.base_learning_rate / 10:g}.",
         epoch=epoch + 1,
         batch=batch + 1,
         cost=cost,

@@ -13,13 +13,12 @@ from pathlib import Path
 
 from nnet.training import Callback
 
-from . import _term
+from . import EXIT_INTERRUPTED, _term
 from ._term import CLIError
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 #: Settings that a resumed run may change (--epochs extends the run).
 RESUMABLE = ("epochs",)
-EXIT_INTERRUPTED = 130
 
 
 class CheckpointWriter(Callback):
@@ -85,9 +84,10 @@ def _show(value) -> str:
     return str(value)
 
 
-def checkpoint_path(folder: str | None, *, resuming: bool) -> Path | None:
-    """``FOLDER/checkpoint.safetensors`` for --checkpoint-dir (created); an existing one is kept
-    unless resuming."""
+def checkpoint_path(folder: str | None, *, resumed_folder: Path | None = None) -> Path | None:
+    """``FOLDER/checkpoint.safetensors`` for --checkpoint-dir (created). An existing checkpoint
+    there is refused, unless FOLDER is the very folder being resumed (``resumed_folder``): a
+    resumed run goes on writing its own checkpoint, never over another run's."""
     if folder is None:
         return None
     folder = Path(folder)
@@ -96,20 +96,33 @@ def checkpoint_path(folder: str | None, *, resuming: bool) -> Path | None:
     except OSError as failure:
         raise CLIError(f"--checkpoint-dir {folder}: cannot create it: {failure.strerror or failure}") from None
     path = folder / CHECKPOINT_FILE
-    if path.exists() and not resuming:
-        raise CLIError(f"{path} already exists: continue that run with --resume {folder}, or choose another --checkpoint-dir")
+    own = resumed_folder is not None and folder.resolve() == Path(resumed_folder).resolve()
+    if path.exists() and not own:
+        raise CLIError(
+            f"{path} already exists: continue that run with --resume {folder}, or choose another --checkpoint-dir"
+        )
     return path
 
 
 def interrupted(trainer, writer: CheckpointWriter | None) -> int:
-    """After Ctrl-C: say where the last checkpoint is; the exit status, 130."""
-    epoch = trainer.history.epochs[-1].epoch if trainer.history.epochs else 0
+    """After Ctrl-C: say what was saved (the last checkpoint, or nothing); the exit status, 130."""
+    history = trainer.history
+    epoch = history.epochs[-1].epoch if history.epochs else 0
+    if history.epochs and (trainer.next_epoch >= trainer.epochs or history.stopped_early):
+        when = "after the last epoch, before the model was saved"
+    else:
+        when = f"during epoch {epoch + 1} of {trainer.epochs}"
     if writer is not None and writer.saved_epoch:
         where = (
-            f"the last checkpoint is {writer.path} (after epoch {writer.saved_epoch}); "
+            f"no model was saved; the last checkpoint is {writer.path} (after epoch {writer.saved_epoch}); "
             f"continue with: nnet train --resume {writer.path.parent}"
         )
+    elif writer is not None:
+        where = "nothing was saved: no epoch had finished, so no checkpoint was written yet"
     else:
-        where = "no checkpoint was written and no model saved (pass --checkpoint-dir DIR to keep one)"
-    _term.note(f"nnet: interrupted during epoch {epoch + 1} of {trainer.epochs}; {where}")
+        where = (
+            "nothing was saved (no model, no checkpoint); with --checkpoint-dir DIR a checkpoint is "
+            "written after every epoch, to continue with --resume DIR"
+        )
+    _term.note(f"nnet: interrupted {when}; {where}")
     return EXIT_INTERRUPTED

@@ -1,14 +1,14 @@
 """``nnet data``: the datasets nnet knows, and ``--dataset NAME_OR_PATH`` for every command.
 
-A dataset is named one of three ways (:func:`resolve`):
+A dataset is named one of two ways (:func:`resolve`):
 
 - a registered name (``nnet data list``): ``mnist`` ships with nnet, the others download on
-  first use into the cache;
-- a folder holding the four IDX files in MNIST's naming, raw or gzipped:
-  ``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
-  ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``;
-- an ``.npz`` archive with arrays ``x_train, y_train, x_test, y_test`` (and optionally
-  ``class_names``), or just ``x, y``, of which the LAST 10% is the test set.
+  first use into the cache. A name wins over a file or folder of the same name in the current
+  folder: ``--dataset mnist`` is always the registered MNIST;
+- a path, read by ``nnet.datasets.load_path``: a folder of the four MNIST-named IDX files, a
+  folder with one subfolder of images per class, an ``.npz`` archive or a ``.csv`` file. The
+  spec is a path when it is not a registered name, or when it holds a path separator or starts
+  with ``.`` or ``~`` (``./mnist`` is the folder ``mnist`` here, never the registered MNIST).
 """
 
 from __future__ import annotations
@@ -29,10 +29,16 @@ The datasets nnet knows by name. MNIST ships with nnet and works offline; the ot
 downloaded on first use (or with `nnet data download NAME`) into the cache folder
 ($NNET_DATA, else $XDG_CACHE_HOME/nnet, else ~/.cache/nnet), their digests checked.
 
-Every command's --dataset also takes a path: a folder of the four MNIST-named IDX files
-(train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz],
-t10k-labels-idx1-ubyte[.gz]), or an .npz archive holding x_train, y_train, x_test, y_test
-(or x, y: then the last 10% of the rows is the test set)."""
+Every command's --dataset also takes a path:
+  - a folder of the four MNIST-named IDX files (train-images-idx3-ubyte[.gz],
+    train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]);
+  - a folder with one subfolder of 28x28 images per class (the subfolder names are the
+    classes): a seeded, stratified 10% of each class is the test set;
+  - an .npz archive holding x_train, y_train, x_test, y_test, or x, y: then the last 10% of
+    the rows is the test set;
+  - a .csv with a label column and 784 pixel columns (Kaggle's layout): the last 10% of the
+    rows is the test set.
+A registered name wins over a folder of the same name: write ./mnist for a folder named mnist."""
 EXAMPLES = """\
 examples:
   nnet data list                      # name, title, classes, available offline?
@@ -41,14 +47,12 @@ examples:
   nnet data path                      # the cache folder
   nnet data path mnist                # where MNIST's files are"""
 
-#: The IDX file names of each part, in MNIST's naming (each may end in .gz).
-IDX_NAMES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-#: The share of an ``x, y`` archive kept as the test set (its last rows).
-NPZ_TEST_FRACTION = 0.1
-MAX_PIXEL = 255
+#: For every command's --dataset option.
+DATASET_HELP = (
+    "a registered dataset (nnet data list) or a path: a folder of IDX files or of class "
+    "subfolders of images, an .npz or a .csv; a name wins over a folder of the same name, "
+    "so write ./mnist to mean the folder"
+)
 
 
 @dataclass
@@ -56,7 +60,7 @@ class Data:
     """A dataset ready for the commands: uint8 images (n, pixels), int64 labels (n,)."""
 
     name: str  # a registered name, or the path as given
-    kind: str  # "registered", "idx" or "npz"
+    kind: str  # "registered", "idx", "images", "npz" or "csv"
     classes: list[str]
     train: tuple[np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray]
@@ -70,148 +74,63 @@ class Data:
         return self.path or self.name
 
 
+def is_path_spec(spec: str) -> bool:
+    """Whether --dataset ``spec`` must be a path: it holds a path separator or starts with . or ~."""
+    separators = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    return spec.startswith((".", "~")) or any(separator in spec for separator in separators)
+
+
 def resolve(spec: str, *, quiet: bool = False) -> Data:
-    """Load the dataset named by ``spec``: a registered name, an IDX folder or an .npz file."""
+    """Load the dataset named by ``spec``: a registered name first, else a path."""
     from nnet import datasets
 
+    if not spec.strip():
+        raise CLIError("--dataset: an empty name; expected a registered dataset (nnet data list) or a path")
+    if not is_path_spec(spec):
+        try:
+            entry = datasets.info(spec)
+        except datasets.UnknownDatasetError:
+            pass
+        else:
+            progress = None if quiet else DownloadProgress()
+            train, test = _download_with(progress, lambda: datasets.load(entry.name, progress=progress))
+            return Data(entry.name, "registered", list(entry.class_names), train, test, tuple(entry.image_shape))
     candidate = Path(spec).expanduser()
-    if candidate.is_dir():
-        return _idx_folder(spec, candidate)
-    if candidate.is_file():
-        if candidate.suffix.lower() != ".npz":
-            raise CLIError(
-                f"{spec}: a dataset file must be an .npz archive (x_train, y_train, x_test, y_test); "
-                f"for IDX files give their folder"
-            )
-        return _npz(spec, candidate)
-    try:
-        entry = datasets.info(spec)
-    except datasets.UnknownDatasetError:
+    if not candidate.exists():
+        if is_path_spec(spec):
+            raise CLIError(f"--dataset {spec}: no such file or folder")
         raise CLIError(
             f"unknown dataset {spec!r}: not a registered name ({', '.join(datasets.names())}) "
-            f"nor an existing folder or .npz file"
-        ) from None
-    progress = None if quiet else DownloadProgress()
-    train, test = _download_with(progress, lambda: datasets.load(entry.name, progress=progress))
-    return Data(entry.name, "registered", list(entry.class_names), train, test, tuple(entry.image_shape))
-
-
-def _idx_folder(spec: str, folder: Path) -> Data:
-    from nnet.datasets import read_idx_pair
-
-    parts = {}
-    for part, stems in IDX_NAMES.items():
-        files = []
-        for stem in stems:
-            found = [folder / name for name in (stem, stem + ".gz") if (folder / name).is_file()]
-            if not found:
-                expected = ", ".join(f"{s}[.gz]" for pair in IDX_NAMES.values() for s in pair)
-                raise CLIError(f"{spec}: no {stem}[.gz] in this folder; a dataset folder holds {expected}")
-            files.append(found[0])
-        images, labels = read_idx_pair(*files)
-        if images.ndim != 3 or images.dtype != np.uint8:
-            raise CLIError(f"{files[0]}: expected uint8 images of shape (n, rows, columns); got {images.dtype} {images.shape}")
-        if labels.dtype.kind not in "iu" or (len(labels) and labels.min() < 0):
-            raise CLIError(f"{files[1]}: expected labels that are integers >= 0; got {labels.dtype}")
-        parts[part] = (np.ascontiguousarray(images.reshape(len(images), -1)), labels.astype(np.int64))
-        shape = images.shape[1:]
-    if parts["train"][0].shape[1] != parts["test"][0].shape[1]:
-        raise CLIError(f"{spec}: the training and test images differ in size")
-    top = max(int(parts[p][1].max()) for p in parts if len(parts[p][1]))
-    classes = [str(label) for label in range(top + 1)]
-    return Data(spec, "idx", classes, parts["train"], parts["test"], tuple(shape), str(folder.resolve()))
-
-
-def _npz(spec: str, file: Path) -> Data:
-    from nnet import datasets
-
-    try:
-        archive = np.load(file, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise CLIError(f"{spec}: one array, not an .npz archive of x_train, y_train, x_test, y_test")
-        with archive:
-            keys = set(archive.files)
-            split = {"x_train", "y_train", "x_test", "y_test"}
-            if not split <= keys:
-                if {"x", "y"} <= keys:
-                    x, y, classes = datasets.load_npz(file)
-                    cut = len(x) - max(1, round(len(x) * NPZ_TEST_FRACTION))
-                    if cut < 1:
-                        raise CLIError(f"{spec}: {len(x)} rows are too few to keep the last 10% as a test set")
-                    return Data(spec, "npz", list(classes), (x[:cut], y[:cut]), (x[cut:], y[cut:]),
-                                path=str(file.resolve()),
-                                notes=[f"the last {len(x) - cut} of its {len(x)} rows are the test set"])
-                raise CLIError(
-                    f"{spec}: expected arrays x_train, y_train, x_test, y_test (or x, y); the archive "
-                    f"holds {', '.join(sorted(keys)) or 'nothing'}"
-                )
-            arrays = {key: archive[key] for key in split}
-            names = archive["class_names"] if "class_names" in keys else None
-    except ValueError as failure:  # not an npz, or pickled object arrays (never loaded)
-        raise CLIError(f"{spec}: cannot read as .npz: {failure}") from None
-    parts = {}
-    for part in ("train", "test"):
-        x = _pixels(arrays[f"x_{part}"], f"{spec}: x_{part}")
-        y = _labels(arrays[f"y_{part}"], len(x), f"{spec}: y_{part}")
-        parts[part] = (x, y)
-    if parts["train"][0].shape[1] != parts["test"][0].shape[1]:
-        raise CLIError(f"{spec}: x_train and x_test hold images of different sizes")
-    top = max(int(parts["train"][1].max()), int(parts["test"][1].max()))
-    if names is not None:
-        if names.ndim != 1 or names.dtype.kind != "U" or len(names) <= top:
-            raise CLIError(f"{spec}: class_names must be a 1-D array of str naming labels 0..{top}")
-        classes = [str(name) for name in names]
-    else:
-        classes = [str(label) for label in range(top + 1)]
-    side = int(round(np.sqrt(parts["train"][0].shape[1])))
-    return Data(spec, "npz", classes, parts["train"], parts["test"], (side, side), str(file.resolve()))
-
-
-def _pixels(x: np.ndarray, where: str) -> np.ndarray:
-    """uint8 (n, pixels) from integer pixels 0..255, or floats in [0, 1] (scaled) or [0, 255]."""
-    if x.ndim == 3:
-        x = x.reshape(len(x), -1)
-    side = int(round(np.sqrt(x.shape[1]))) if x.ndim == 2 else 0
-    if x.ndim != 2 or side * side != x.shape[1] or len(x) == 0:
-        raise CLIError(f"{where}: expected square images of shape (n, 784) or (n, 28, 28); got {x.shape}")
-    if x.dtype.kind in "iu":
-        if x.min() < 0 or x.max() > MAX_PIXEL:
-            raise CLIError(f"{where}: integer pixels must lie in 0..255; got {x.min()}..{x.max()}")
-        return np.ascontiguousarray(x, dtype=np.uint8)
-    if x.dtype.kind != "f" or not np.isfinite(x).all():
-        raise CLIError(f"{where}: expected integer pixels or finite floats; got dtype {x.dtype}")
-    low, high = float(x.min()), float(x.max())
-    if low < 0 or high > MAX_PIXEL:
-        raise CLIError(f"{where}: float pixels must lie in [0, 1] or [0, 255]; got {low:g}..{high:g}")
-    scale = MAX_PIXEL if high <= 1.0 else 1.0
-    return np.rint(x * scale).astype(np.uint8)
-
-
-def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
-    if y.ndim != 1 or len(y) != n:
-        raise CLIError(f"{where}: expected one label per image, shape ({n},); got {y.shape}")
-    if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.rint(y)).all():
-        y = y.astype(np.int64)
-    if y.dtype.kind not in "iu" or y.min() < 0:
-        raise CLIError(f"{where}: labels must be whole numbers >= 0")
-    return y.astype(np.int64)
+            f"nor an existing folder, .npz or .csv file"
+        )
+    loaded = datasets.load_path(candidate)
+    return Data(
+        spec, loaded.kind, list(loaded.class_names), loaded.train, loaded.test, tuple(loaded.image_shape),
+        str(candidate.resolve()), [loaded.note] if loaded.note else [],
+    )
 
 
 def dataset_of_model(network, given: str | None) -> str:
-    """The --dataset to use with a model: ``given``, else the one it was trained on, else mnist."""
+    """The --dataset to use with a model: ``given``, else the one it was trained on (as its
+    metadata records it), else mnist for a model that records none.
+
+    Raises CLIError when the recorded dataset cannot be found here: a path that no longer
+    exists, or a name that is not registered (scoring other data instead would mislead)."""
     if given:
         return given
-    trained = network.metadata.get("dataset") or {}
-    path = trained.get("path")
-    if path and os.path.exists(path):
-        return path
-    name = trained.get("name")
-    if isinstance(name, str) and name:
-        from nnet import datasets
+    trained = network.metadata.get("dataset")
+    if not isinstance(trained, dict) or not (trained.get("path") or trained.get("name")):
+        return "mnist"
+    path, name = trained.get("path"), trained.get("name")
+    if isinstance(path, str) and path:
+        if os.path.exists(path):
+            return path
+        raise CLIError(f"the model was trained on {path}, which no longer exists; pass --dataset NAME_OR_PATH")
+    from nnet import datasets
 
-        if name in datasets.names() or os.path.exists(name):
-            return name
-    return "mnist"
+    if isinstance(name, str) and name in datasets.names():
+        return name
+    raise CLIError(f"the model was trained on the dataset {name!r}, which is not registered here; pass --dataset NAME_OR_PATH")
 
 
 def check_fits(network, data: Data, model: str) -> None:

@@ -10,7 +10,8 @@ HELP = "score a model: accuracy, per-class precision/recall/F1, confusion matrix
 DESCRIPTION = """\
 Score a saved model on a dataset's test images: the accuracy and cost, each class's precision,
 recall and F1, and the confusion matrix (rows: the true class, columns: the answer).
-The dataset defaults to the one the model was trained on (else mnist)."""
+The dataset defaults to the one the model was trained on, as its file records it (mnist if it
+records none); if that was a file or folder that is gone, say which data to use with --dataset."""
 EXAMPLES = """\
 examples:
   nnet evaluate model.safetensors
@@ -21,7 +22,9 @@ examples:
 
 def add_arguments(parser) -> None:
     parser.add_argument("model", metavar="MODEL", help="a .safetensors model file")
-    parser.add_argument("--dataset", metavar="NAME_OR_PATH", help="a registered dataset, an IDX folder or an .npz file (default: the model's own)")
+    from .data import DATASET_HELP
+
+    parser.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"{DATASET_HELP}. Default: the model's own")
     parser.add_argument("--split", choices=["test", "train"], default="test", help="which part of the dataset to score (default test)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -38,7 +41,7 @@ def run(args) -> int:
     x, y = data.test if args.split == "test" else data.train
     scores = network.evaluate(x, y)
     predicted = network.predict(x)
-    classes = _classes(network, data)
+    classes = network.class_names
     k = len(classes)
     report = metrics.class_report(y, predicted, n_classes=k)
     confusion = metrics.confusion_matrix(y, predicted, n_classes=k)
@@ -76,13 +79,3 @@ def run(args) -> int:
                       align="l" + "r" * k))
     return 0
 
-
-def _classes(network, data) -> list[str]:
-    """The class names: the model's own if it has them for every output, else the dataset's."""
-    k = max(network.n_outputs, 2)
-    names = network.metadata.get("classes")
-    if isinstance(names, list) and len(names) == k:
-        return [str(name) for name in names]
-    if len(data.classes) == k:
-        return list(data.classes)
-    return [str(i) for i in range(k)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from . import _term
 
 HELP = "describe a model: layers, parameters, training settings, dataset, scores"
@@ -19,7 +21,7 @@ examples:
 #: Metadata keys shown in their own sections, not under "other".
 _KNOWN = {
     "format", "format_version", "nnet_version", "saved_at", "dtype", "cost", "init", "seed", "layers",
-    "data_sha256", "classes", "input", "dataset", "training", "history", "scores", "command", "checkpoint",
+    "data_sha256", "meta_sha256", "classes", "input", "dataset", "training", "history", "scores", "command", "checkpoint",
 }
 
 
@@ -32,7 +34,7 @@ def run(args) -> int:
     from nnet import Dense, load
 
     network = load(args.model)
-    meta = network.metadata
+    meta = network.metadata if isinstance(network.metadata, dict) else {}
     layers = []
     for index, layer in enumerate(network.layers):
         if isinstance(layer, Dense):
@@ -46,7 +48,7 @@ def run(args) -> int:
             "sizes": list(network.sizes),
             "layers": layers,
             "parameters": int(network.n_parameters),
-            **{key: value for key, value in meta.items() if key != "layers"},
+            **{key: _finite(value) for key, value in meta.items() if key != "layers"},
         })
         return 0
     print(f"{args.model}: a {'-'.join(map(str, network.sizes))} network, "
@@ -60,44 +62,109 @@ def run(args) -> int:
     rows.append(["", "total", "", "", f"{network.n_parameters:,}"])
     print(_term.table(["layer", "kind", "shape", "activation", "parameters"], rows, align="rlllr"))
     print()
-    pairs = [("classes", ", ".join(map(str, meta.get("classes", []))))]
-    model_input = meta.get("input") or {}
-    if model_input:
-        pairs.append(("input", f"{'x'.join(map(str, model_input.get('shape', [])))}: {model_input.get('preprocessing', '')}"))
-    pairs += [("init", meta.get("init")), ("seed", meta.get("seed")),
-              ("saved", f"{meta.get('saved_at', '?')} by nnet {meta.get('nnet_version', '?')}")]
-    dataset = meta.get("dataset")
-    if isinstance(dataset, dict):
-        counts = ", ".join(f"{dataset[part]:,} {part}" for part in ("train", "validation", "test") if isinstance(dataset.get(part), int))
-        pairs.append(("dataset", f"{dataset.get('name')} ({counts})" if counts else dataset.get("name")))
-    if meta.get("command"):
-        pairs.append(("command", " ".join(map(str, meta["command"]))))
-    checkpoint = meta.get("checkpoint")
-    if isinstance(checkpoint, dict):
-        total = (meta.get("training") or {}).get("epochs", "?")
-        pairs.append(("checkpoint", f"after epoch {checkpoint.get('next_epoch')} of {total}"))
-    history = meta.get("history")
-    if isinstance(history, dict) and history.get("epochs"):
-        seconds = sum(epoch.get("seconds", 0) for epoch in history["epochs"])
-        early = f", stopped early (best epoch {history.get('best_epoch')})" if history.get("stopped_early") else ""
-        pairs.append(("trained", f"{len(history['epochs'])} epochs in {_term.format_seconds(seconds)}{early}"))
-    print(_term.key_values(pairs))
+    print(_term.key_values(_about(network, meta)))
     training = meta.get("training")
-    if isinstance(training, dict):
+    if isinstance(training, dict) and training:
         print("\ntraining settings\n")
-        print(_term.key_values([(key, _setting(value)) for key, value in training.items()]))
+        print(_term.key_values([(str(key), _setting(value)) for key, value in training.items()]))
+    elif training is not None:
+        print(f"\ntraining settings  {ODD}")
     scores = meta.get("scores")
-    if isinstance(scores, dict):
-        rows = [[part, _term.percent(s.get("accuracy")), f"{s.get('cost'):.4f}"]
-                for part, s in scores.items() if isinstance(s, dict) and s.get("accuracy") is not None]
+    if scores is not None:
+        rows = _score_rows(scores)
         if rows:
             print("\nscores\n")
             print(_term.table(["data", "accuracy", "cost"], rows, align="lrr"))
     other = {key: value for key, value in meta.items() if key not in _KNOWN}
     if other:
         print("\nother metadata\n")
-        print(_term.key_values([(key, _setting(value)) for key, value in other.items()]))
+        print(_term.key_values([(str(key), _setting(value)) for key, value in other.items()]))
     return 0
+
+
+#: What `nnet info` prints for a metadata value of an unexpected type or form.
+ODD = "?"
+
+
+def _about(network, meta: dict) -> list[tuple[str, str]]:
+    """The model's story, one (name, value) pair a line; ODD for what is not as expected."""
+    pairs = [("classes", ", ".join(network.class_names))]
+    model_input = meta.get("input")
+    if isinstance(model_input, dict):
+        shape = model_input.get("shape")
+        shape = "x".join(map(str, shape)) if isinstance(shape, list) and all(_is_int(n) for n in shape) else ODD
+        pairs.append(("input", f"{shape}: {_text(model_input.get('preprocessing'))}"))
+    elif model_input is not None:
+        pairs.append(("input", ODD))
+    pairs += [("init", _text(meta.get("init"))), ("seed", _text(meta.get("seed"))),
+              ("saved", f"{_text(meta.get('saved_at'), ODD)} by nnet {_text(meta.get('nnet_version'), ODD)}")]
+    dataset = meta.get("dataset")
+    if isinstance(dataset, dict):
+        counts = ", ".join(f"{dataset[part]:,} {part}" for part in ("train", "validation", "test") if _is_int(dataset.get(part)))
+        name = _text(dataset.get("name"), ODD)
+        pairs.append(("dataset", f"{name} ({counts})" if counts else name))
+    elif dataset is not None:
+        pairs.append(("dataset", ODD))
+    command = meta.get("command")
+    if isinstance(command, list) and command:
+        pairs.append(("command", " ".join(map(str, command))))
+    elif command:
+        pairs.append(("command", _text(command)))
+    checkpoint = meta.get("checkpoint")
+    if isinstance(checkpoint, dict):
+        training = meta.get("training")
+        total = training.get("epochs") if isinstance(training, dict) else None
+        pairs.append(("checkpoint", f"after epoch {_text(checkpoint.get('next_epoch'), ODD)} of {_text(total, ODD)}"))
+    elif checkpoint is not None:
+        pairs.append(("checkpoint", ODD))
+    history = meta.get("history")
+    if isinstance(history, dict) and isinstance(history.get("epochs"), list) and history["epochs"]:
+        epochs = history["epochs"]
+        seconds = [epoch.get("seconds") if isinstance(epoch, dict) else None for epoch in epochs]
+        took = _term.format_seconds(sum(seconds)) if all(_is_number(v) for v in seconds) else f"{ODD} s"
+        early = f", stopped early (best epoch {_text(history.get('best_epoch'), ODD)})" if history.get("stopped_early") is True else ""
+        pairs.append(("trained", f"{len(epochs)} epochs in {took}{early}"))
+    elif history is not None and not (isinstance(history, dict) and history.get("epochs") == []):
+        pairs.append(("trained", ODD))
+    return pairs
+
+
+def _score_rows(scores) -> list[list[str]]:
+    """(data, accuracy, cost) rows of the scores: parts that hold no score (None) are left out,
+    values of an unexpected type shown as ODD."""
+    if not isinstance(scores, dict):
+        return [[ODD, ODD, ODD]]
+    rows = []
+    for part, score in scores.items():
+        if score is None:
+            continue
+        if not isinstance(score, dict):
+            rows.append([str(part), ODD, ODD])
+            continue
+        accuracy, cost = score.get("accuracy"), score.get("cost")
+        rows.append([
+            str(part),
+            _term.percent(accuracy) if _is_number(accuracy) else ODD,
+            f"{cost:.4f}" if _is_number(cost) else ODD,
+        ])
+    return rows
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _text(value, missing: str = "-") -> str:
+    """A scalar as text; ``missing`` for None, ODD for a list, a dict or a non-finite number."""
+    if value is None:
+        return missing
+    if isinstance(value, (str, bool, int)) or _is_number(value):
+        return str(value)
+    return ODD
 
 
 def _setting(value) -> str:
@@ -106,3 +173,14 @@ def _setting(value) -> str:
     if value is None:
         return "-"
     return str(value)
+
+
+def _finite(value):
+    """``value`` with non-finite floats as None, so that the JSON stays standard."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value

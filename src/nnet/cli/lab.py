@@ -47,6 +47,8 @@ def run(args) -> int:
         from nnet.lab.server import address, bind, is_loopback, serve
     except ImportError as missing:
         raise CLIError(str(missing)) from None
+    from nnet.datasets import IMAGE_SIDE
+
     from .data import check_fits, dataset_of_model, resolve
 
     if not 0 <= args.port <= 65535:
@@ -60,8 +62,9 @@ def run(args) -> int:
     data = resolve(dataset_of_model(network, args.dataset) if network is not None else args.dataset or "mnist")
     if network is not None:
         check_fits(network, data, args.model)
-    elif data.train[0].shape[1] != 28 * 28:
-        raise CLIError(f"the lab trains on 28x28 images; {data.name} has images of {data.train[0].shape[1]} pixels")
+    elif data.train[0].shape[1] != IMAGE_SIDE * IMAGE_SIDE:
+        raise CLIError(f"the lab trains on {IMAGE_SIDE}x{IMAGE_SIDE} images; {data.name} has images of "
+                       f"{data.train[0].shape[1]} pixels")
     app = create_app(
         network,
         train_data=data.train,
@@ -69,7 +72,8 @@ def run(args) -> int:
         class_names=data.classes,
         save_path=save_path,
         source=Path(args.model).name if args.model else None,
-        dataset_name=data.spec,
+        dataset={"name": data.name, "path": data.path, "kind": data.kind},
+        command=getattr(args, "argv", None),
         train_on_start=network is None,
         allowed_hosts=[*LOCAL_HOSTS, args.host] if is_loopback(args.host) else ["*"],
     )

@@ -33,7 +33,9 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from nnet import load
-    from nnet.images import IMAGE_SIDE, load_images
+    from nnet.datasets import IMAGE_SIDE
+    from nnet.images import load_images
+    from nnet.network import answers
 
     from ._term import CLIError
 
@@ -44,19 +46,21 @@ def run(args) -> int:
         raise CLIError(f"{args.model} takes {network.n_inputs} inputs, not a {IMAGE_SIDE}x{IMAGE_SIDE} image")
     images, files = load_images(args.images, invert=args.invert, median_filter=args.median_filter)
     scores = network.predict_proba(images)
+    labels = answers(scores)
     if scores.shape[1] == 1:  # one sigmoid output: the score of class 1
         scores = np.hstack([1 - scores, scores])
-    classes = _classes(network, scores.shape[1])
+    classes = network.class_names
     probability = network.output_activation.name == "softmax"
     top = min(args.top, scores.shape[1])
     results = []
-    for file, row in zip(files, scores):
-        order = np.argsort(-row, kind="stable")[:top]
+    for file, row, label in zip(files, scores, labels):
+        runners_up = [j for j in np.argsort(-row, kind="stable") if j != label][: top - 1]
+        order = [int(label), *runners_up]
         results.append({
             "file": str(file),
-            "class": classes[order[0]],
-            "label": int(order[0]),
-            "confidence": float(row[order[0]]),
+            "class": classes[label],
+            "label": int(label),
+            "confidence": float(row[label]),
             "top": [{"class": classes[j], "label": int(j), "score": float(row[j])} for j in order],
         })
     if args.json:
@@ -69,9 +73,3 @@ def run(args) -> int:
     print(_term.table(["image", "answer", "confidence" if probability else "activation", "runners-up"], rows, align="llrl"))
     return 0
 
-
-def _classes(network, k: int) -> list[str]:
-    names = network.metadata.get("classes")
-    if isinstance(names, list) and len(names) == k:
-        return [str(name) for name in names]
-    return [str(i) for i in range(k)]

@@ -46,7 +46,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--index", type=int, default=0, metavar="I", help="activations: which test image (default 0)")
     parser.add_argument("--image", metavar="FILE", help="activations: draw your own image instead of a test image")
     parser.add_argument("--layer", type=int, default=0, metavar="L", help="weights: which Dense layer, from 0 (default 0)")
-    parser.add_argument("--dataset", metavar="NAME_OR_PATH", help="the images for activations, confusion, mistakes, means (default: the model's own)")
+    from .data import DATASET_HELP
+
+    parser.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"the images for activations, confusion, mistakes, means: {DATASET_HELP}. Default: the model's own")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -62,7 +64,8 @@ def run(args) -> int:
     x = y = None
     index = args.index
     if args.what == "activations" and args.image:
-        from nnet.images import IMAGE_SIDE, to_mnist
+        from nnet.datasets import IMAGE_SIDE
+        from nnet.images import to_mnist
 
         if network.n_inputs != IMAGE_SIDE * IMAGE_SIDE:
             raise CLIError(f"{args.model} takes {network.n_inputs} inputs, not a {IMAGE_SIDE}x{IMAGE_SIDE} image")

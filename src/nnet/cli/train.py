@@ -8,14 +8,19 @@ model's metadata (``training``), with the dataset, the history and the scores.
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import tempfile
 import time
 from pathlib import Path
 
+from nnet.datasets import INPUT_PREPROCESSING
 from nnet.training import Callback, DivergenceError
 
 from . import _term
 from ._checkpoints import CHECKPOINT_FILE, CheckpointWriter, checkpoint_path, interrupted, load_resume
 from ._term import CLIError
+from .data import DATASET_HELP
 
 #: What `nnet train` does with no options: 784-128-10 ReLU/softmax on MNIST, ~98% test accuracy.
 DEFAULTS = {
@@ -58,7 +63,6 @@ PRESETS = {
 
 #: The settings that belong to the optimizer (see resolve_settings).
 OPTIMIZER_SETTINGS = ("learning_rate", "momentum", "weight_decay")
-INPUT_PREPROCESSING = "uint8 pixels / 255, white ink on black (MNIST)"
 
 HELP = "train a network and save it (with no options: ~98% on MNIST in seconds)"
 DESCRIPTION = """\
@@ -67,9 +71,14 @@ file. With no options: 784-128-10, ReLU hidden layer, softmax output, cross-entr
 momentum 0.9, learning rate 0.1 on a cosine schedule, batch 64, 10 epochs, seed 0, on the
 MNIST digits that ship with nnet (the last 5,000 training images held out for validation).
 
---dataset takes a registered name (`nnet data list`), a folder of the four MNIST-named IDX
-files, or an .npz with x_train, y_train, x_test, y_test (or x, y: the last 10% is the test
-set). --preset lesson is the lessons' network; options given explicitly override a preset.
+--dataset takes a registered name (`nnet data list`) or a path: a folder of the four
+MNIST-named IDX files; a folder with one subfolder of 28x28 images per class (a seeded,
+stratified 10% of each class is the test set); an .npz with x_train, y_train, x_test, y_test
+(or x, y: the last 10% is the test set); a .csv with a label column and 784 pixel columns (the
+last 10% is the test set). A registered name wins over a folder of the same name: write
+./mnist to mean a folder called mnist. `nnet data --help` has the details.
+
+--preset lesson is the lessons' network; options given explicitly override a preset.
 
 --checkpoint-dir DIR saves DIR/checkpoint.safetensors after every epoch; --resume DIR
 continues from it with the settings stored there (only --epochs may change, to extend the
@@ -83,6 +92,8 @@ examples:
   nnet train --optimizer adam --learning-rate 0.001 --dropout 0.2 --early-stopping 3
   nnet train --dataset fashion-mnist           # downloads it on first use
   nnet train --dataset ./my_digits.npz --validation 0.1
+  nnet train --dataset train.csv               # Kaggle's digit CSV: label, pixel0 ... pixel783
+  nnet train --dataset ./letters/              # one subfolder of 28x28 images per class
   nnet train --checkpoint-dir runs/a           # a checkpoint after every epoch
   nnet train --resume runs/a                   # ... and continue after a crash or Ctrl-C
   nnet train --json > run.json                 # one JSON object: settings, history, scores"""
@@ -186,7 +197,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     learn.add_argument("--seed", type=_natural, metavar="N", help="seeds the initial weights, shuffling and dropout (default 0)")
 
     data = parser.add_argument_group("data and files")
-    data.add_argument("--dataset", metavar="NAME_OR_PATH", help="a registered dataset (default mnist), an IDX folder or an .npz file")
+    data.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"{DATASET_HELP}. Default: mnist")
     data.add_argument("--validation", type=_validation, metavar="N_OR_FRACTION", help="hold out the last N training images, or this fraction, for validation; 0 for none (default 5000)")
     data.add_argument("--out", metavar="FILE", default="model.safetensors", help="where to save the model (default model.safetensors)")
     data.add_argument("--checkpoint-dir", metavar="DIR", help=f"save DIR/{CHECKPOINT_FILE} after every epoch")
@@ -234,8 +245,9 @@ def run(args) -> int:
     else:
         settings = resolve_settings(args)
     out = _writable_file(args.out, "--out")
-    checkpoint_dir = args.checkpoint_dir or (str(resumed.parent) if args.resume else None)
-    checkpoint_file = checkpoint_path(checkpoint_dir, resuming=bool(args.resume))
+    resumed_folder = resumed.parent if args.resume else None
+    checkpoint_dir = args.checkpoint_dir or (str(resumed_folder) if args.resume else None)
+    checkpoint_file = checkpoint_path(checkpoint_dir, resumed_folder=resumed_folder)
 
     data = _data(settings["dataset"], quiet)
     (x_train, y_train), validation = _split(data, settings["validation"], "validation" in given_settings(args))
@@ -278,6 +290,8 @@ def run(args) -> int:
     settings["weight_decay"] = optimizer.weight_decay
     if not quiet:
         _term.note(_headline(settings, data, len(x_train), validation))
+        for note in data.notes:
+            _term.note(f"{data.name}: {note}")
     if checkpoint is not None:
         trainer.restore(checkpoint)
         if trainer.history.stopped_early:  # finished by early stopping: nothing more to run
@@ -286,22 +300,22 @@ def run(args) -> int:
             writer.saved_epoch = trainer.next_epoch
     try:
         history = trainer.run(x_train, y_train, validation)
+        if progress is not None:
+            progress.close()
+        scores = _scores(network, (x_train, y_train), validation, data.test)
+        metadata.update(history=history.to_dict(), scores=scores)
+        from nnet import save
+
+        save(network, out, metadata=metadata)  # atomic: a Ctrl-C leaves no half-written file
     except KeyboardInterrupt:
         if progress is not None:
             progress.close()
         return interrupted(trainer, writer)
     except DivergenceError as failure:
-        smaller = settings["learning_rate"] / 10
-        raise CLIError(f"{failure} (nnet train --learning-rate {smaller:g}); no model was saved") from None
+        raise CLIError(divergence_message(failure, settings["learning_rate"])) from None
     finally:
         if progress is not None:
             progress.close()
-
-    scores = _scores(network, (x_train, y_train), validation, data.test)
-    metadata.update(history=history.to_dict(), scores=scores)
-    from nnet import save
-
-    save(network, out, metadata=metadata)
     seconds = time.perf_counter() - started
     if args.json:
         _term.print_json({
@@ -321,13 +335,35 @@ def run(args) -> int:
 
 
 def _writable_file(name: str, option: str) -> Path:
+    """``name`` as a Path, once its folder is known to take a new file (checked by making and
+    removing one there, so that a run never trains for minutes and then fails to save)."""
     path = Path(name)
     if path.is_dir():
         raise CLIError(f"{option} {name}: is a folder; give a file name such as model.safetensors")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CLIError(f"{option} {name}: folder {folder} does not exist")
+    try:
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".nnet-write-test-")
+    except OSError as failure:
+        raise CLIError(f"{option} {name}: cannot write in folder {folder}: {failure.strerror or failure}") from None
+    os.close(descriptor)
+    os.unlink(probe)
     return path
+
+
+#: The library's own advice at the end of a divergence message (its rate may be the scheduled one).
+_LIBRARY_ADVICE = re.compile(r"\s*Try a [^.]*?learning rate[^.]*?(e\.g\.\s*[-+0-9.eE]+)?\.?\s*$")
+
+
+def divergence_message(failure: DivergenceError, base_learning_rate: float) -> str:
+    """The library's account of a divergence with ONE suggestion: a tenth of the base learning
+    rate (the --learning-rate to give; the library's may be a scheduled epoch's rate)."""
+    account = _LIBRARY_ADVICE.sub("", str(failure)).rstrip()
+    return (
+        f"{account} Try a smaller learning rate: nnet train --learning-rate {base_learning_rate / 10:g}; "
+        f"no model was saved"
+    )
 
 
 def _data(spec: str, quiet: bool):

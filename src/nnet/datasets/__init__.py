@@ -11,7 +11,9 @@
 - ``registry``   named datasets: names(), info(), register(), path(), cache_dir()
 - ``downloads``  download(): fetch into the cache with digests checked, never half a file
 - ``loaders``    load(), load_mnist(), split_validation(): arrays ready for training
-- ``user``       load_csv(), load_npz(), load_image_folder(): bring your own data
+- ``user``       load_csv(), load_npz(), load_image_folder(), arrays_to_dataset(): your own data
+- ``local``      load_path(): a dataset given as a path (IDX folder, class folders, .npz, .csv),
+                 split into training and test images
 - ``errors``     DatasetError and its subclasses
 
 Images are uint8 rows of 784 pixels (0 = background, 255 = ink), labels int64.
@@ -20,7 +22,8 @@ Images are uint8 rows of 784 pixels (0 = background, 255 = ink), labels int64.
 from .downloads import download
 from .errors import DataFormatError, DatasetError, DownloadError, IDXError, UnknownDatasetError
 from .idx import read_idx, read_idx_pair, write_idx
-from .loaders import load, load_mnist, split_validation
+from .loaders import load, load_mnist, read_labelled_images, split_validation
+from .local import LocalDataset, load_path
 from .registry import (
     IMAGE_SIDE,
     INPUT_PREPROCESSING,
@@ -34,7 +37,7 @@ from .registry import (
     register,
     unregister,
 )
-from .user import load_csv, load_image_folder, load_npz
+from .user import arrays_to_dataset, load_csv, load_image_folder, load_npz, read_npz
 
 __all__ = [
     # the IDX format
@@ -61,6 +64,11 @@ __all__ = [
     "load_csv",
     "load_npz",
     "load_image_folder",
+    "arrays_to_dataset",
+    "read_npz",
+    "load_path",
+    "LocalDataset",
+    "read_labelled_images",
     # errors
     "DatasetError",
     "UnknownDatasetError",

@@ -24,7 +24,7 @@ from .errors import DatasetError
 from .idx import read_idx_pair
 from .registry import Dataset, info
 
-__all__ = ["load", "load_mnist", "split_validation"]
+__all__ = ["load", "load_mnist", "read_labelled_images", "split_validation"]
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -154,24 +154,65 @@ def _validation_count(validation_split: object, n: int | None) -> int:
 
 def _read_part(entry: Dataset, folder, part: str) -> Pair:
     """Read ``part`` ("train" or "test") of ``entry`` from ``folder`` as (x, y)."""
-    images_file = folder / entry.files[f"{part}_images"].name
-    labels_file = folder / entry.files[f"{part}_labels"].name
+    return read_labelled_images(
+        folder / entry.files[f"{part}_images"].name,
+        folder / entry.files[f"{part}_labels"].name,
+        image_shape=entry.image_shape,
+        n_classes=len(entry.class_names),
+        dataset=entry.name,
+    )
+
+
+def read_labelled_images(
+    images_file,
+    labels_file,
+    *,
+    image_shape: tuple[int, int] | None = None,
+    n_classes: int | None = None,
+    dataset: str | None = None,
+    flatten: bool = True,
+) -> Pair:
+    """An IDX image file and its label file as training arrays.
+
+    Parameters
+    ----------
+    images_file, labels_file : paths of IDX files (raw or gzip), as ``read_idx_pair`` takes
+    image_shape : (rows, columns) the images must have; None takes any
+    n_classes : labels must lie in 0 .. n_classes - 1; None takes any integer >= 0
+    dataset : the dataset's name, for the error messages
+    flatten : False keeps x as stored, (n, rows, columns)
+
+    Returns
+    -------
+    (x, y): x of shape (n, rows * columns) uint8, C-contiguous; y of shape (n,) int64.
+
+    Raises
+    ------
+    IDXError
+        Either file is malformed, or their counts differ.
+    DatasetError
+        The images are not uint8 of shape (n, rows, columns) (or not ``image_shape``), or a
+        label is not an integer in range (the message names its index).
+    """
     images, labels = read_idx_pair(images_file, labels_file)
-    expected = (entry.image_shape[0], entry.image_shape[1])
-    if images.dtype != np.uint8 or images.shape[1:] != expected:
+    if images.dtype != np.uint8 or images.ndim != 3 or (
+        image_shape is not None and images.shape[1:] != tuple(image_shape)
+    ):
+        rows, columns = ("rows", "columns") if image_shape is None else image_shape
         raise DatasetError(
-            f"{images_file}: expected uint8 images of shape (n, {expected[0]}, {expected[1]}), "
+            f"{images_file}: expected uint8 images of shape (n, {rows}, {columns}), "
             f"got {images.dtype} of shape {images.shape}"
         )
     if labels.dtype.kind not in "ui":
         raise DatasetError(f"{labels_file}: expected integer labels, got {labels.dtype}")
     y = labels.astype(np.int64)
-    n_classes = len(entry.class_names)
-    outside = np.flatnonzero((y < 0) | (y >= n_classes))
+    outside = np.flatnonzero((y < 0) | (y >= (np.iinfo(np.int64).max if n_classes is None else n_classes)))
     if outside.size:
         index = int(outside[0])
+        if n_classes is None:
+            raise DatasetError(f"{labels_file}: label {y[index]} at index {index} is negative; expected 0, 1, 2, ...")
+        of = f" ({dataset} has {n_classes} classes)" if dataset else ""
         raise DatasetError(
-            f"{labels_file}: label {y[index]} at index {index} is outside 0..{n_classes - 1} "
-            f"({entry.name} has {n_classes} classes)"
+            f"{labels_file}: label {y[index]} at index {index} is outside 0..{n_classes - 1}{of}"
         )
-    return images.reshape(len(images), -1), y
+    return np.ascontiguousarray(images.reshape(len(images), -1) if flatten else images), y

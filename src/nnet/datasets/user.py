@@ -1,6 +1,7 @@
 """Bring your own data: a CSV file, an ``.npz`` archive or a folder of images, as MNIST arrays.
 
-Every loader returns ``(x, y, class_names)``::
+Every loader returns ``(x, y, class_names)``, and so does :func:`arrays_to_dataset`, which applies
+the same rules to arrays you already hold (the npz loader and ``nnet train --dataset`` use it)::
 
     x : ndarray of shape (n, 784), uint8, C-contiguous (28 x 28 pixels a row, 0 = background)
     y : ndarray of shape (n,), int64, each in 0 .. len(class_names) - 1
@@ -24,28 +25,37 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataFormatError
+from .registry import IMAGE_SIDE
 
 __all__ = [
     "IMAGE_EXTENSIONS",
-    "IMAGE_SIDE",
+    "MAX_PIXEL",
     "N_PIXELS",
+    "arrays_to_dataset",
+    "default_class_names",
+    "import_pillow",
+    "is_image_file",
     "load_csv",
     "load_image_folder",
     "load_npz",
+    "read_npz",
 ]
 
-IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+#: The brightest pixel value, full ink.
 MAX_PIXEL = 255
-#: Files that ``load_image_folder`` reads; other files (and hidden ones) are skipped.
+#: The image files nnet reads from a folder (here and in ``nnet.images.load_images``); other
+#: files, and hidden ones, are skipped. A file named explicitly is read whatever its extension.
 IMAGE_EXTENSIONS = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm"}
 )
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|inf(inity)?)", re.I)
 
@@ -87,7 +97,13 @@ def load_csv(
         or a number of pixel columns other than 784.
     """
     path = Path(path)
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as error:
+        raise DataFormatError(
+            f"{path}: not a text file in UTF-8 (byte {error.start}: {error.reason}); expected a CSV "
+            f"of labelled images"
+        ) from None
     rows = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
     if not rows:
         raise DataFormatError(f"{path}: the file is empty; expected a CSV of labelled images")
@@ -125,7 +141,7 @@ def load_csv(
     else:
         pixels = np.delete(values, label_index, axis=1)
     x = _pixels_to_uint8(pixels, lambda row: f"{path}, line {line_of[row]}", text=True)
-    return x, y, _default_class_names(y)
+    return x, y, default_class_names(y)
 
 
 def _unquote(field: str) -> str:
@@ -183,57 +199,112 @@ def load_npz(path: str | os.PathLike[str]) -> Result:
     Raises
     ------
     DataFormatError
-        Missing arrays (the message lists those present), wrong shapes or dtypes, NaN or
-        out-of-range values (naming the row), labels that are not whole numbers >= 0, pickled
-        object arrays (never loaded).
+        A damaged or truncated file, missing arrays (the message lists those present), wrong
+        shapes or dtypes, NaN or out-of-range values (naming the row), labels that are not
+        whole numbers >= 0, pickled object arrays (never loaded).
+    """
+    arrays = read_npz(path)
+    missing = [key for key in ("x", "y") if key not in arrays]
+    if missing:
+        raise DataFormatError(
+            f"{path}: expected arrays 'x' and 'y', missing {', '.join(missing)}; the archive "
+            f"holds {', '.join(arrays) or 'nothing'}"
+        )
+    return arrays_to_dataset(arrays["x"], arrays["y"], arrays.get("class_names"), source=str(path))
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, read into memory, by name (in the archive's order).
+
+    Never unpickles: an object array is refused. A damaged file (a truncated zip, a corrupt
+    member, a file that is not a zip at all) is a :class:`DataFormatError` naming the file, not
+    the zip module's own exception.
     """
     path = Path(path)
     try:
         archive = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise DataFormatError(f"{path}: cannot read as .npz: {error}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
+        raise DataFormatError(f"{path}: cannot read as .npz: {_reason(error)}") from None
+    except OSError as error:
+        if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise  # the CLI reports these as they are: a missing file, no permission
+        raise DataFormatError(f"{path}: cannot read as .npz: {_reason(error)}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataFormatError(
-            f"{path}: expected an .npz archive with arrays x and y, got one array"
+            f"{path}: expected an .npz archive of named arrays (such as x and y), got one array"
         )
     with archive:
-        missing = [key for key in ("x", "y") if key not in archive.files]
-        if missing:
-            raise DataFormatError(
-                f"{path}: expected arrays 'x' and 'y', missing {', '.join(missing)}; the archive "
-                f"holds {', '.join(archive.files) or 'nothing'}"
-            )
         try:
-            x, y = archive["x"], archive["y"]
-            names = archive["class_names"] if "class_names" in archive.files else None
-        except ValueError as error:
-            raise DataFormatError(f"{path}: {error}") from None
+            return {key: archive[key] for key in archive.files}
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as error:
+            raise DataFormatError(
+                f"{path}: cannot read as .npz (damaged or truncated?): {_reason(error)}"
+            ) from None
+
+
+def _reason(error: BaseException) -> str:
+    return str(error) or type(error).__name__
+
+
+def arrays_to_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    class_names=None,
+    *,
+    source: str = "arrays",
+    names: tuple[str, str] = ("x", "y"),
+) -> Result:
+    """Check and convert labelled images held in arrays, by the rules of the module docstring.
+
+    Parameters
+    ----------
+    x : array-like of shape (n, 784) or (n, 28, 28), integer 0..255 or float in [0, 1] or
+        [0, 255]
+    y : array-like of shape (n,), whole numbers >= 0
+    class_names : 1-D array or sequence of str naming every label, optional
+    source : where the arrays came from, for the error messages (a file name)
+    names : what to call x and y in the messages (``("x_train", "y_train")``)
+
+    Returns
+    -------
+    (x, y, class_names): x of shape (n, 784) uint8 C-contiguous, y of shape (n,) int64,
+    class_names a tuple of str (the given ones, else ``("0", ..., str(max(y)))``).
+
+    Raises
+    ------
+    DataFormatError
+        Wrong shapes or dtypes, NaN or out-of-range pixels, labels that are not whole numbers
+        >= 0, or class names that are not str or do not name every label.
+    """
+    x_name, y_name = names
+    x, y = np.asarray(x), np.asarray(y)
     if not (
         (x.ndim == 2 and x.shape[1] == N_PIXELS)
         or (x.ndim == 3 and x.shape[1:] == (IMAGE_SIDE, IMAGE_SIDE))
     ):
         raise DataFormatError(
-            f"{path}: expected x of shape (n, {N_PIXELS}) or (n, {IMAGE_SIDE}, {IMAGE_SIDE}), "
-            f"got {x.shape}"
+            f"{source}: expected {x_name} of shape (n, {N_PIXELS}) or (n, {IMAGE_SIDE}, "
+            f"{IMAGE_SIDE}), got {x.shape}"
         )
     if y.ndim != 1 or len(y) != len(x):
         raise DataFormatError(
-            f"{path}: expected y of shape ({len(x)},), one label per image, got {y.shape}"
+            f"{source}: expected {y_name} of shape ({len(x)},), one label per image, got {y.shape}"
         )
-    y = _labels(y, lambda row: f"{path}, row {row}")
-    x = _pixels_to_uint8(x.reshape(len(x), N_PIXELS), lambda row: f"{path}, row {row} of x")
-    if names is None:
-        return x, y, _default_class_names(y)
-    if names.ndim != 1 or names.dtype.kind != "U":
+    labels = _labels(y, lambda row: f"{source}, row {row} of {y_name}")
+    pixels = _pixels_to_uint8(x.reshape(len(x), N_PIXELS), lambda row: f"{source}, row {row} of {x_name}")
+    if class_names is None:
+        return pixels, labels, default_class_names(labels)
+    given = np.asarray(class_names)
+    if given.ndim != 1 or given.dtype.kind != "U":
         raise DataFormatError(
-            f"{path}: expected class_names as a 1-D array of str, got {names.dtype} {names.shape}"
+            f"{source}: expected class_names as a 1-D array of str, got {given.dtype} {given.shape}"
         )
-    if len(names) <= int(y.max()):
+    if len(given) <= int(labels.max()):
         raise DataFormatError(
-            f"{path}: {len(names)} class_names but labels go up to {int(y.max())}; expected a "
-            f"name for every label"
+            f"{source}: {len(given)} class_names but labels go up to {int(labels.max())}; "
+            f"expected a name for every label"
         )
-    return x, y, tuple(str(name) for name in names)
+    return pixels, labels, tuple(str(name) for name in given)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,7 +342,7 @@ def load_image_folder(path: str | os.PathLike[str], *, invert: bool = False) -> 
     root = Path(path)
     if not root.is_dir():
         raise DataFormatError(f"{root}: expected a folder with one subfolder of images per class")
-    image_module = _import_pillow()
+    image_module = import_pillow()
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise DataFormatError(
@@ -280,11 +351,7 @@ def load_image_folder(path: str | os.PathLike[str], *, invert: bool = False) -> 
         )
     images, labels = [], []
     for label, class_name in enumerate(classes):
-        files = sorted(
-            f
-            for f in (root / class_name).iterdir()
-            if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS
-        )
+        files = sorted(f for f in (root / class_name).iterdir() if is_image_file(f))
         if not files:
             raise DataFormatError(
                 f"{root / class_name}: class {class_name!r} holds no images; expected files "
@@ -299,14 +366,27 @@ def load_image_folder(path: str | os.PathLike[str], *, invert: bool = False) -> 
     return x, np.array(labels, dtype=np.int64), tuple(classes)
 
 
-def _import_pillow():
+def import_pillow():
+    """The ``PIL.Image`` module, imported on first use: Pillow is an optional dependency.
+
+    Raises
+    ------
+    ImportError
+        Pillow is not installed; the message says how to install it.
+    """
     try:
         from PIL import Image
     except ImportError:
         raise ImportError(
-            'reading image folders needs Pillow, which is not installed: pip install "nnet[images]"'
+            'reading images needs Pillow, which is not installed: pip install "nnet[images]"'
         ) from None
     return Image
+
+
+def is_image_file(path: Path) -> bool:
+    """Whether a folder's entry is an image file nnet reads: a file, not hidden, with an
+    extension in ``IMAGE_EXTENSIONS`` (any case)."""
+    return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def _read_image(image_module, file: Path) -> np.ndarray:
@@ -387,5 +467,7 @@ def _pixels_to_uint8(
     return np.rint(values * scale).astype(np.uint8)
 
 
-def _default_class_names(y: np.ndarray) -> tuple[str, ...]:
-    return tuple(str(label) for label in range(int(y.max()) + 1))
+def default_class_names(*labels: np.ndarray) -> tuple[str, ...]:
+    """``("0", "1", ..., str(k))`` for the largest label k in any of the label arrays given."""
+    top = max((int(y.max()) for y in labels if len(y)), default=0)
+    return tuple(str(label) for label in range(top + 1))
