@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import json
+import threading
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -21,10 +24,26 @@ with warnings.catch_warnings():  # newer Starlette would rather TestClient ran o
 import nnet  # noqa: E402
 from nnet.images import to_mnist  # noqa: E402
 from nnet.lab import API, create_app  # noqa: E402
+from nnet.lab.app import LOCAL_HOSTS  # noqa: E402
+from nnet.lab.events import EventLog  # noqa: E402
 from nnet.lab.payloads import MAX_BODY_BYTES  # noqa: E402
 
 SIDE = 280
 HIDDEN = [20, 12]  # two hidden layers: responses must list every layer, whatever the depth
+#: TestClient addresses the app as "testserver", a name the lab refuses outside tests.
+TEST_HOSTS = [*LOCAL_HOSTS, "testserver"]
+
+
+def make_app(model, **options):
+    return create_app(model, allowed_hosts=TEST_HOSTS, **options)
+
+
+def finish(app) -> None:
+    """Leave no training thread behind."""
+    run = app.state.lab.latest_run()
+    if run is not None:
+        run.stop()
+        run.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +63,10 @@ def network(data):
 @pytest.fixture
 def client(network, data):
     train, test = data
-    app = create_app(network, train_data=train, test_data=test, progress_seconds=0.0, weights_seconds=0.0)
+    app = make_app(network, train_data=train, test_data=test, progress_seconds=0.0, weights_seconds=0.0)
     with TestClient(app, raise_server_exceptions=True) as client:
         yield client
-    for run in app.state.lab.runs:  # leave no training thread behind
-        run.stop()
-        run.join(10)
+    finish(app)
 
 
 def stroke_one() -> np.ndarray:
@@ -208,6 +225,31 @@ def test_requests_forged_by_other_sites_are_refused(client):
     assert same_site.status_code == 200
 
 
+def test_only_this_machines_names_are_allowed_outside_tests(network, data):
+    assert "testserver" not in LOCAL_HOSTS
+    train, test = data
+    with TestClient(create_app(network, train_data=train, test_data=test)) as client:  # the default hosts
+        refused = client.get("/api/model")  # TestClient's Host: testserver
+        assert refused.status_code == 400 and "testserver" in refused.json()["error"]
+        assert client.get("/api/model", headers={"host": "127.0.0.1:8000"}).status_code == 200
+        assert client.get("/api/model", headers={"host": "localhost"}).status_code == 200
+
+
+def test_an_input_the_network_overflows_on_is_a_422(data):
+    _, (x_test, _) = data
+    huge = nnet.Network([784, 8, 10], activation="relu", output="softmax", cost="cross_entropy", seed=0)
+    for layer in huge.dense_layers:
+        layer.W[...] = 3e38  # finite, but z = W a + b overflows to infinity (and then NaN)
+    train, test = data
+    with TestClient(make_app(huge, train_data=train, test_data=test)) as client:
+        response = client.post("/api/predict", json=drawing_body(stroke_one()))
+        assert response.status_code == 422, response.text
+        assert "layer 0 (hidden 1)" in response.json()["error"] and "finite" in response.json()["error"]
+        digit = client.get("/api/digits?mode=index&index=0")
+        assert digit.status_code == 422 and "overflows" in digit.json()["error"]
+        assert client.get("/api/neuron/0/0").status_code == 200  # its weights are still finite numbers
+
+
 # -- neurons and digits ------------------------------------------------------------------------------
 
 
@@ -330,11 +372,11 @@ def test_bad_training_settings_are_422(client, settings, words):
 
 def test_saving_goes_only_to_the_server_side_path(network, data, tmp_path):
     train, test = data
-    with TestClient(create_app(network, train_data=train, test_data=test)) as client:
+    with TestClient(make_app(network, train_data=train, test_data=test)) as client:
         response = client.post("/api/model/save")
         assert response.status_code == 409 and "--save" in response.json()["error"]
     target = tmp_path / "lab.safetensors"
-    with TestClient(create_app(None, train_data=train, test_data=test, save_path=target)) as client:
+    with TestClient(make_app(None, train_data=train, test_data=test, save_path=target)) as client:
         assert client.post("/api/model/save").status_code == 409  # untrained: nothing worth saving
         client.post("/api/train", json={"hidden": [8], "epochs": 1, "train_size": 300})
         read_events(client)
@@ -345,12 +387,169 @@ def test_saving_goes_only_to_the_server_side_path(network, data, tmp_path):
     assert saved.metadata["training"]["hidden"] == [8]
 
 
+def test_the_event_log_stays_bounded_however_long_the_run():
+    log = EventLog(max_progress=100)
+    log.append("start", {})
+    batches = 1000
+    for epoch in range(50):
+        for batch in range(batches):
+            position = epoch + (batch + 1) / batches
+            log.append("progress", {"position": position}, pinned=batch == batches - 1)
+            if batch % 10 == 0:
+                log.append("weights", {"data": "x" * 1000, "position": position})
+        log.append("epoch", {"epoch": epoch + 1})
+    log.append("done", {})
+    stored = log.stored()
+    progress = [event for event in stored if event["type"] == "progress"]
+    assert log.count == 1 + 50 * (batches + batches // 10 + 1) + 1
+    assert len(progress) <= 100 + 50 + 1  # at most max_progress, the epochs' last points, the latest
+    assert [event["type"] for event in stored].count("weights") == 1  # only the latest snapshot
+    assert [event["epoch"] for event in stored if event["type"] == "epoch"] == list(range(1, 51))
+    assert stored[0]["type"] == "start" and stored[-1]["type"] == "done" and log.final is stored[-1]
+    ids = [event["id"] for event in stored]
+    assert ids == sorted(set(ids))
+    ends = {event["position"] for event in progress}
+    assert set(range(1, 51)) <= ends  # every epoch's last point is kept
+    gaps = np.diff(sorted(event["position"] for event in progress))
+    assert gaps.max() <= 4 * np.median(gaps)  # the kept points spread evenly over the run
+    assert log.after(ids[-2]) == [stored[-1]]
+
+
+def test_a_long_run_keeps_a_bounded_log_and_replays_only_the_latest_weights(client, monkeypatch):
+    from nnet.lab import training
+
+    monkeypatch.setattr(training, "MAX_PROGRESS", 40)
+    client.post("/api/train", json={"hidden": [8], "epochs": 4, "batch_size": 4, "train_size": 600})
+    live = read_events(client)  # watched from the start
+    run = client.app.state.lab.latest_run()
+    stored = run.events.stored()
+    emitted = run.events.count
+    progress = [event for event in stored if event["type"] == "progress"]
+    assert emitted > 500  # ~150 progress and ~150 weights events per epoch were emitted ...
+    assert len(progress) <= 40 + 4 + 1  # ... and few were kept
+    assert [event["type"] for event in stored].count("weights") == 1
+    assert len(json.dumps(stored)) < 64_000  # every weights event kept would be ~5 MB
+    replay = read_events(client)  # a page loaded after the run: what the log kept, in order
+    assert [event["id"] for event in replay] == [event["id"] for event in stored]
+    assert [event["type"] for event in replay if event["type"] != "progress"] == \
+        ["start", "epoch", "epoch", "epoch", "epoch", "weights", "done"]
+    assert {event["position"] for event in replay if event["type"] == "progress"} >= {1.0, 2.0, 3.0, 4.0}
+    assert live[-1]["type"] == "done" and [e["type"] for e in live].count("epoch") == 4
+
+
+def test_only_the_latest_run_is_kept(client):
+    settings = {"hidden": [8], "epochs": 1, "train_size": 300}
+    client.post("/api/train", json=settings)
+    read_events(client)
+    first = client.app.state.lab.latest_run()
+    gone = weakref.ref(first), weakref.ref(first.network)
+    del first
+    client.post("/api/train", json=settings)
+    read_events(client)
+    gc.collect()
+    assert gone[0]() is None and gone[1]() is None  # the first run's events and network were let go
+    status = client.get("/api/train").json()
+    assert status["run"]["run"] == 2 and status["previous"]["run"] == 1
+    assert status["previous"]["state"] == "done" and status["previous"]["last_epoch"]["epoch"] == 1
+    old = client.get("/api/train/events?run=1")
+    assert old.status_code == 410 and "latest" in old.json()["error"]
+    assert client.get("/api/train/events?run=3").status_code == 404
+
+
+def test_loading_the_data_stalls_no_other_request(network, data, monkeypatch):
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_load_mnist():
+        entered.set()
+        release.wait(30)
+        return data
+
+    monkeypatch.setattr(nnet.datasets, "load_mnist", slow_load_mnist)
+    app = make_app(network)  # no data given: MNIST loads on first use
+    with TestClient(app) as client:
+        loading = threading.Thread(target=client.get, args=("/api/digits",))
+        loading.start()
+        try:
+            assert entered.wait(10)
+            answers = {}
+
+            def others():
+                answers["model"] = client.get("/api/model").status_code
+                answers["neuron"] = client.get("/api/neuron/0/0").status_code
+                answers["stop"] = client.post("/api/train/stop").status_code
+                answers["predict"] = client.post("/api/predict", json=drawing_body(stroke_one())).status_code
+
+            waiting = threading.Thread(target=others)
+            waiting.start()
+            waiting.join(10)
+            assert not waiting.is_alive(), "a request waited for the data to load"
+            assert answers == {"model": 200, "neuron": 200, "stop": 409, "predict": 200}
+        finally:
+            release.set()
+            loading.join(10)
+        assert client.get("/api/digits?mode=index&index=0").json()["label"] == int(data[1][1][0])
+
+
+# -- a model trained in the lab describes itself as `nnet train` does -------------------------------
+
+
+def test_a_model_saved_by_the_lab_has_the_metadata_of_nnet_train(network, data, tmp_path, capsys):
+    from nnet.cli import main
+    from nnet.cli.train import DEFAULTS
+
+    train, test = data
+    target = tmp_path / "lab.safetensors"
+    command = ["nnet", "lab", "--save", str(target)]
+    app = make_app(None, train_data=train, test_data=test, save_path=target, command=command,
+                   dataset={"name": "mnist", "path": None, "kind": "registered"})
+    with TestClient(app) as client:
+        client.post("/api/train", json={"hidden": [8], "epochs": 2, "train_size": 500, "optimizer": "adam",
+                                        "learning_rate": 0.01, "lr_schedule": "step"})
+        assert read_events(client)[-1]["type"] == "done"
+        assert client.post("/api/model/save").status_code == 200
+    lab_meta = nnet.load(target).metadata
+
+    # the same structure as a model `nnet train` writes
+    archive = tmp_path / "tiny.npz"
+    np.savez(archive, x_train=train[0][:200], y_train=train[1][:200], x_test=test[0][:50], y_test=test[1][:50])
+    cli_model = tmp_path / "cli.safetensors"
+    assert main(["train", "--dataset", str(archive), "--hidden", "8", "--epochs", "1", "--validation", "0",
+                 "--quiet", "--out", str(cli_model)]) == 0
+    cli_meta = nnet.load(cli_model).metadata
+    assert set(lab_meta) == set(cli_meta)
+    for key in ("input", "dataset", "training", "scores", "history"):
+        assert set(lab_meta[key]) == set(cli_meta[key]), key
+    assert set(lab_meta["training"]) - {"preset", "sizes"} == set(DEFAULTS)
+    assert lab_meta["input"] == cli_meta["input"]
+    assert {part: score is None for part, score in lab_meta["scores"].items()} == \
+        {part: score is None for part, score in cli_meta["scores"].items()} == \
+        {"train": False, "validation": True, "test": False}
+
+    # and what it says is what happened
+    training = lab_meta["training"]
+    assert training["sizes"] == [784, 8, 10] and training["hidden"] == [8]
+    assert training["optimizer"] == "adam" and training["learning_rate"] == pytest.approx(0.01)
+    assert training["lr_schedule"] == "step" and training["momentum"] is None and training["validation"] == 0
+    assert training["dataset"] == "mnist" and training["epochs"] == 2
+    assert lab_meta["dataset"] == {"name": "mnist", "path": None, "kind": "registered", "train": 500,
+                                   "validation": 0, "test": len(test[0])}
+    assert lab_meta["classes"] == [str(k) for k in range(10)] and lab_meta["command"] == command
+    assert len(lab_meta["history"]["epochs"]) == 2
+    assert 0 < lab_meta["scores"]["test"]["accuracy"] <= 1
+
+    capsys.readouterr()
+    assert main(["info", str(target)]) == 0
+    shown = capsys.readouterr().out
+    assert "784-8-10" in shown and "lr_schedule" in shown and "nnet lab --save" in shown
+    assert "mnist (500 train, 0 validation, 300 test)" in shown
+
+
 # -- the rest of the surface ------------------------------------------------------------------------
 
 
 def test_the_default_app_serves_an_untrained_network(data):
     train, test = data
-    with TestClient(create_app(None, train_data=train, test_data=test)) as client:
+    with TestClient(make_app(None, train_data=train, test_data=test)) as client:
         model = client.get("/api/model").json()
         assert model["trained"] is False and [layer["size"] for layer in model["layers"]] == [128, 10]
         status = client.get("/api/train").json()

@@ -232,7 +232,8 @@ def test_train_from_the_page_and_watch_the_curves(page, lab, tmp_path):
     page.click("#tab-train")
     page.fill("#f-hidden", "32")
     page.fill("#f-epochs", "2")
-    page.fill("#f-batch-size", "8")
+    page.fill("#f-batch-size", "8")  # many small steps: many points on the curve ...
+    page.fill("#f-learning-rate", "0.01")  # ... each small enough to learn (~95%, not ~30% at 0.1)
     page.fill("#f-train-size", "20000")
     page.evaluate("""() => {  // record every value the cost chart's point count takes
         window.pointCounts = [];

@@ -19,8 +19,10 @@ From Python::
 
 Modules: ``app`` (the routes, HTTP safety), ``state`` (the served model, data and runs),
 ``explain`` (the network as JSON: layers, forward passes, weights), ``payloads`` (checking what
-clients send), ``training`` (the background run and its events), ``server`` (socket, uvicorn),
-``static/`` (the page: HTML, CSS, JavaScript; no build step, nothing from the network).
+clients send), ``training`` (the background run), ``events`` (its bounded event log),
+``metadata`` (what a model trained here says about itself: what ``nnet train`` writes),
+``server`` (socket, uvicorn), ``static/`` (the page: HTML, CSS, JavaScript; no build step,
+nothing from the network).
 
 The JSON API (the page uses nothing else; ``GET /api`` lists it)
 -----------------------------------------------------------------
@@ -29,8 +31,10 @@ Bodies are JSON sent with ``Content-Type: application/json``. Errors are ``{"err
 expected and what came"}`` with a 4xx status: 400 a body that is not JSON (NaN and Infinity
 included) or a request for another host name, 403 a POST from another site (its Origin), 404 a
 layer, neuron, digit, run or route that does not exist, 409 a training run already going (or
-none to stop, or no ``--save``), 413 a body over 512 KiB (refused before it is read in full),
-415 a body not sent as JSON, 422 a field of the wrong type, shape or range.
+none to stop, or no ``--save``), 410 the events of a run before the latest (not kept), 413 a
+body over 512 KiB (refused before it is read in full), 415 a body not sent as JSON, 422 a field
+of the wrong type, shape or range, or an input on which the network overflows (infinite or NaN
+activations).
 Layers are the Dense layers, indexed from 0 as in model files: 0 is the first hidden layer, the
 last is the output layer. Responses list them, so any depth works. ``version`` counts the models
 served (a training run that ends swaps in a new one).
@@ -54,16 +58,20 @@ served (a training run that ends swaps in a new one).
     Returns ``{"index", "label", "label_name", "position", "count", "pixels" (784 ints),
     "correct", "prediction": <as /api/predict>}``.
 ``GET /api/train``
-    ``{"state": idle|running|done|stopped|error, "running", "run", "defaults", "limits", "save"}``.
+    ``{"state": idle|running|done|stopped|error, "running", "run", "previous" (the summary of the
+    run before), "defaults", "limits", "save"}``.
 ``POST /api/train``
-    Body (every key optional): ``{"hidden": [128], "activation": "relu", "optimizer": "momentum",
-    "learning_rate": 0.1, "epochs": 3, "batch_size": 64, "schedule": "cosine", "train_size":
-    60000, "seed": 0}``. 202 ``{"run", "events"}``; 409 while a run is going.
+    Body (every key optional; named as ``nnet train``'s options): ``{"hidden": [128],
+    "activation": "relu", "optimizer": "momentum", "learning_rate": 0.1, "epochs": 3,
+    "batch_size": 64, "lr_schedule": "cosine", "train_size": 60000, "seed": 0}``. 202 ``{"run",
+    "events"}``; 409 while a run is going. The model it makes carries the metadata ``nnet train``
+    writes (:mod:`nnet.lab.metadata`).
 ``GET /api/train/events?run=ID``
-    Server-sent events of a run (default the latest), from its start: ``start``, ``progress``
-    (epoch, batch, position in epochs, cost, accuracy), ``epoch`` (train and test cost and
-    accuracy), ``weights`` (layer 0's weight images as int8 base64), and last ``done``,
-    ``stopped`` or ``error``. See :mod:`nnet.lab.training`.
+    Server-sent events of the latest run (410 for an earlier one), from its start: ``start``,
+    ``progress`` (epoch, batch, position in epochs, cost, accuracy), ``epoch`` (train and test
+    cost and accuracy), ``weights`` (layer 0's weight images as int8 base64), and last ``done``,
+    ``stopped`` or ``error``. A long run's progress is thinned to about a thousand points, and
+    only its latest weights are sent (:mod:`nnet.lab.events`). See :mod:`nnet.lab.training`.
 ``POST /api/train/stop``
     Stops the run after its current batch (409 if none is going). The network trained so far
     becomes the served model.

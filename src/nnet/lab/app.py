@@ -8,8 +8,10 @@ work behind them is in :mod:`nnet.lab.state`. This module holds the HTTP side, s
 - every field is checked (:mod:`nnet.lab.payloads`); errors are JSON ``{"error": "..."}`` with
   a 4xx status; the client never names a file;
 - requests for another host name (DNS rebinding) and cross-site POSTs are refused;
-- CPU work (preprocessing, forward passes, loading data) runs in the thread pool, so the event
-  streams of a training run keep flowing.
+- CPU work (preprocessing, forward passes, loading data) runs in the thread pool, and the
+  handlers that run on the event loop (the model's description, a neuron, the stop button, the
+  event streams) take no lock: they read the served model or the run in one attribute read. So
+  loading MNIST or a busy training run never stalls other requests and the event streams.
 """
 
 from __future__ import annotations
@@ -38,15 +40,17 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 from nnet.network import Network
 
 from . import explain, payloads
+from .events import FINAL_EVENTS
+from .explain import NonFiniteError
 from .payloads import MAX_BODY_BYTES, PayloadError
 from .state import INPUT_SHAPE, Lab
-from .training import FINAL_EVENTS, PROGRESS_SECONDS, WEIGHTS_SECONDS, TrainingRun
+from .training import PROGRESS_SECONDS, WEIGHTS_SECONDS, TrainingRun
 
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-#: The names a request may use for the lab (its Host header): this machine's, and TestClient's.
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "testserver")
+#: The names a request may use for the lab (its Host header): this machine's.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 #: The page loads nothing from elsewhere and runs no inline script.
 PAGE_HEADERS = {
     "Cache-Control": "no-cache",
@@ -81,10 +85,10 @@ API = [
     {"method": "POST", "path": "/api/train",
      "summary": "start a training run (202); 409 while one is going",
      "body": '{"hidden": [128], "activation": "relu", "optimizer": "momentum", "learning_rate": 0.1, '
-             '"epochs": 3, "batch_size": 64, "schedule": "cosine", "train_size": 60000, "seed": 0} (all optional)'},
+             '"epochs": 3, "batch_size": 64, "lr_schedule": "cosine", "train_size": 60000, "seed": 0} (all optional)'},
     {"method": "GET", "path": "/api/train/events",
-     "summary": "server-sent events of a run (?run=id, default the latest), from its start: start, progress, "
-                "epoch, weights, then done | stopped | error"},
+     "summary": "server-sent events of the latest run (?run=id: 410 for an earlier one), from its start: start, "
+                "progress (thinned on a long run), epoch, the latest weights, then done | stopped | error"},
     {"method": "POST", "path": "/api/train/stop", "summary": "stop the running training run after its current batch"},
     {"method": "POST", "path": "/api/model/save",
      "summary": "save the served model to the file given to `nnet lab --save PATH` (409 without one)"},
@@ -99,7 +103,8 @@ def create_app(
     class_names=None,
     save_path=None,
     source: str | None = None,
-    dataset_name: str | None = None,
+    dataset: dict | None = None,
+    command=None,
     train_on_start: bool = False,
     progress_seconds: float = PROGRESS_SECONDS,
     weights_seconds: float = WEIGHTS_SECONDS,
@@ -122,8 +127,12 @@ def create_app(
         (``nnet lab --save PATH``). None disables saving.
     source : str, optional
         Where ``model`` came from, as the page shows it (e.g. its file name).
-    dataset_name : str, optional
-        The data's name, kept in the metadata of a model trained in the lab (default mnist).
+    dataset : dict, optional
+        ``{"name", "path", "kind"}`` of the data, as ``nnet train`` writes them in a model's
+        metadata, for the models trained in the lab (default: mnist, or "arrays given to
+        create_app" when ``train_data`` is given). See :mod:`nnet.lab.metadata`.
+    command : list of str, optional
+        The command that started the lab (``nnet lab ...``), kept in those models' metadata.
     train_on_start : bool
         Start a training run with the default settings when the app starts (``nnet lab`` with
         no model does this).
@@ -131,14 +140,15 @@ def create_app(
         The most time between progress and weight-image events of a training run.
     allowed_hosts : iterable of str
         The host names requests may address (the Host header), against DNS rebinding: by
-        default this machine's names (and TestClient's "testserver"); ``["*"]`` allows any.
+        default this machine's names (``LOCAL_HOSTS``); ``["*"]`` allows any. (Tests add
+        TestClient's "testserver".)
 
     Returns
     -------
     starlette.applications.Starlette; ``app.state.lab`` is its :class:`~nnet.lab.state.Lab`.
     """
     lab = Lab(model, train_data=train_data, test_data=test_data, class_names=class_names, save_path=save_path,
-              source=source, dataset_name=dataset_name, progress_seconds=progress_seconds,
+              source=source, dataset=dataset, command=command, progress_seconds=progress_seconds,
               weights_seconds=weights_seconds)
 
     async def index(request: Request) -> Response:
@@ -148,7 +158,7 @@ def create_app(
         return _json({"routes": API, "docs": "the docstring of nnet.lab", "max_body_bytes": MAX_BODY_BYTES})
 
     async def model_info(request: Request) -> Response:
-        return _json(lab.describe())
+        return _json(lab.describe())  # no lock, no I/O: a few dicts
 
     async def predict(request: Request) -> Response:
         data = payloads.parse_json(await _read_body(request))
@@ -176,17 +186,17 @@ def create_app(
                       "events": f"/api/train/events?run={run.id}"}, 202)
 
     async def train_stop(request: Request) -> Response:
-        run = lab.stop_run()
+        run = lab.stop_run()  # sets a flag; never waits
         return _json({"run": run.id, "state": "stopping"})
 
     async def train_events(request: Request) -> Response:
         run = lab.run(payloads.query_int(request.query_params, "run", 1, 2**31))
         last_seen = request.headers.get("last-event-id", "")
-        position = int(last_seen) + 1 if last_seen.isdigit() else 0
-        seen = run.events_since(0)[:position]
-        if seen and seen[-1]["type"] in FINAL_EVENTS:
+        last_id = int(last_seen) if last_seen.isdigit() else -1
+        final = run.events.final
+        if final is not None and last_id >= final["id"]:
             return Response(status_code=204)  # a reconnect after the end: nothing more to say
-        return StreamingResponse(_event_stream(run, position), media_type="text/event-stream",
+        return StreamingResponse(_event_stream(run, last_id), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     async def save_model(request: Request) -> Response:
@@ -215,7 +225,8 @@ def create_app(
         Route("/api/train/events", train_events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    handlers = {PayloadError: _payload_error, HTTPException: _http_error, Exception: _server_error}
+    handlers = {PayloadError: _payload_error, NonFiniteError: _payload_error, HTTPException: _http_error,
+                Exception: _server_error}
     middleware = [Middleware(_Guard, allowed_hosts=allowed_hosts)]
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan, middleware=middleware)
     app.state.lab = lab
@@ -250,19 +261,20 @@ def _json(data, status: int = 200) -> Response:
     return Response(json.dumps(data, allow_nan=False, separators=(",", ":")), status, media_type="application/json")
 
 
-async def _event_stream(run: TrainingRun, position: int):
-    """Server-sent events: each event of the run from ``position`` on, until the final one."""
+async def _event_stream(run: TrainingRun, last_id: int):
+    """Server-sent events: the run's events after id ``last_id`` (all it keeps, for -1), then each
+    new one as it comes, until the final one."""
     quiet_since = time.monotonic()
     yield "retry: 2000\n\n"
     while True:
-        events = run.events_since(position)
+        events = run.events.after(last_id)
         for event in events:
             data = json.dumps(explain.finite(event), allow_nan=False, separators=(",", ":"))
             yield f"id: {event['id']}\nevent: {event['type']}\ndata: {data}\n\n"
             if event["type"] in FINAL_EVENTS:
                 return
-        position += len(events)
         if events:
+            last_id = events[-1]["id"]
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
             yield ": keep-alive\n\n"
@@ -299,8 +311,8 @@ class _Guard:
         return None
 
 
-async def _payload_error(request: Request, error: PayloadError) -> Response:
-    return _json({"error": str(error)}, error.status)
+async def _payload_error(request: Request, error: PayloadError | NonFiniteError) -> Response:
+    return _json({"error": str(error)}, getattr(error, "status", 422))
 
 
 async def _http_error(request: Request, error: HTTPException) -> Response:

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from nnet.network import Network
+from nnet.network import Network, answers
 
 #: Decimal places kept for activations and weights sent to the page (its pixels cannot show more).
 DECIMALS = 4
@@ -29,6 +29,11 @@ ACTIVATION_RANGE = {
 }
 #: Metadata keys of a model file summarised by ``GET /api/model`` (the rest stays on the server).
 SUMMARY_KEYS = ("saved_at", "nnet_version", "scores", "training", "dataset")
+
+
+class NonFiniteError(ValueError):
+    """A forward pass made an infinite or NaN value (weights too large for this input, say):
+    nothing the page could draw. The lab answers it with 422."""
 
 
 def layer_name(index: int, n_layers: int) -> str:
@@ -96,9 +101,16 @@ def forward_pass(network: Network, x: np.ndarray, classes: list[str]) -> dict:
     -------
     dict with ``input`` (n_inputs floats in 0..1), ``layers`` (one entry per Dense layer: index,
     name, size, activation, range, ``z`` and ``a``), ``probabilities`` (sum 1), ``prediction``
-    (the index of the brightest output neuron) and ``label`` (its class name).
+    (the answer, by :func:`nnet.network.answers`: the brightest output neuron) and ``label``
+    (its class name).
+
+    Raises
+    ------
+    NonFiniteError
+        A layer's z or a holds an infinity or NaN for this input.
     """
-    trace = network.forward(x, record=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked for and reported below
+        trace = network.forward(x, record=True)
     dense = network.dense_layers
     layers = []
     for index, (layer, z, a) in enumerate(zip(dense, trace.zs, trace.activations[1:])):
@@ -109,13 +121,13 @@ def forward_pass(network: Network, x: np.ndarray, classes: list[str]) -> dict:
                 "size": layer.n_out,
                 "activation": layer.activation.name,
                 "range": ACTIVATION_RANGE.get(layer.activation.name, (None, None)),
-                "z": rounded(_checked(z, index)),
-                "a": rounded(_checked(a, index)),
+                "z": rounded(_checked(z, index, len(dense), "z")),
+                "a": rounded(_checked(a, index, len(dense), "a")),
             }
         )
     output = trace.output[0].astype(np.float64)
     probabilities, how = probabilities_of(output, network.output_activation.name)
-    prediction = int(output.argmax()) if len(output) > 1 else int(output[0] > 0.5)  # as Network.predict
+    prediction = int(answers(trace.output)[0])
     return {
         "input": rounded(trace.activations[0][0], 3),
         "layers": layers,
@@ -140,9 +152,14 @@ def probabilities_of(output: np.ndarray, activation: str) -> tuple[np.ndarray, s
     return shifted / total, "output activations divided by their sum"
 
 
-def _checked(values: np.ndarray, index: int) -> np.ndarray:
+def _checked(values: np.ndarray, index: int, n_layers: int, what: str) -> np.ndarray:
     if not np.isfinite(values).all():
-        raise FloatingPointError(f"layer {index} produced a non-finite value for this input")
+        bad = np.asarray(values[0])[~np.isfinite(values[0])]
+        raise NonFiniteError(
+            f"layer {index} ({layer_name(index, n_layers)}) computed {what} = {bad[0]} for this input "
+            f"({bad.size} of its {values.shape[1]} neurons): expected finite numbers; the network "
+            f"overflows on this input (its weights are too large, or not finite)"
+        )
     return values[0]
 
 
@@ -171,9 +188,9 @@ def neuron(network: Network, layer: int, index: int, input_shape: list[int]) -> 
         "activation": target.activation.name,
         "inputs_from": "input" if layer == 0 else layer_name(layer - 1, len(dense)),
         "shape": list(input_shape) if first else [target.n_in],
-        "weights": rounded(weights),
-        "bias": round(float(target.b[index]), DECIMALS),
-        "abs_max": float(np.abs(weights).max()),
+        "weights": finite(rounded(weights)),
+        "bias": finite(round(float(target.b[index]), DECIMALS)),
+        "abs_max": finite(float(np.abs(weights).max())),
     }
 
 

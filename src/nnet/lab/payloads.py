@@ -29,6 +29,8 @@ import re
 
 import numpy as np
 
+from nnet.datasets import IMAGE_SIDE
+
 #: The largest request body the lab reads (a 280x280 RGBA drawing in base64 is ~420 KB).
 MAX_BODY_BYTES = 512 * 1024
 #: The largest side of a drawing or image, in pixels.
@@ -123,7 +125,7 @@ def drawing(data, n_inputs: int) -> np.ndarray:
         )
     if forms[0] == "input":
         return _ready_input(data["input"], n_inputs)
-    from nnet.images import IMAGE_SIDE, ImageError, to_mnist
+    from nnet.images import ImageError, to_mnist
 
     if n_inputs != IMAGE_SIDE * IMAGE_SIDE:
         raise PayloadError(
@@ -196,8 +198,9 @@ def _encoded_image(text) -> bytes:
 def train_settings(data, defaults: dict, n_train: int) -> dict:
     """The settings of a ``POST /api/train`` body, each missing one taken from ``defaults``.
 
-    Keys: ``hidden`` (list of sizes), ``activation``, ``optimizer``, ``learning_rate``,
-    ``epochs``, ``batch_size``, ``schedule``, ``train_size`` (how many training images), ``seed``.
+    Keys, named as ``nnet train``'s options: ``hidden`` (list of sizes), ``activation``,
+    ``optimizer``, ``learning_rate``, ``epochs``, ``batch_size``, ``lr_schedule``, ``seed``; and
+    ``train_size`` (how many training images, from the first).
     """
     from nnet import optimizers
 
@@ -235,7 +238,7 @@ def train_settings(data, defaults: dict, n_train: int) -> dict:
         "learning_rate": float(learning_rate),
         "epochs": _integer(data, "epochs", 1, MAX_EPOCHS, defaults["epochs"]),
         "batch_size": _integer(data, "batch_size", 1, MAX_BATCH_SIZE, defaults["batch_size"]),
-        "schedule": _choice(data, "schedule", tuple(optimizers.SCHEDULES), defaults["schedule"]),
+        "lr_schedule": _choice(data, "lr_schedule", tuple(optimizers.SCHEDULES), defaults["lr_schedule"]),
         "train_size": _integer(data, "train_size", 1, n_train, min(defaults["train_size"] or n_train, n_train)),
         "seed": seed,
     }
@@ -250,7 +253,7 @@ def limits(n_train: int) -> dict:
         "hidden_size": [1, MAX_HIDDEN_SIZE],
         "activation": list(TRAINABLE_ACTIVATIONS),
         "optimizer": list(optimizers.OPTIMIZERS),
-        "schedule": list(optimizers.SCHEDULES),
+        "lr_schedule": list(optimizers.SCHEDULES),
         "learning_rate": [0, MAX_LEARNING_RATE],
         "epochs": [1, MAX_EPOCHS],
         "batch_size": [1, MAX_BATCH_SIZE],

@@ -2,9 +2,17 @@
 behind the routes (a prediction, a test digit, the training status).
 
 The served model is a :class:`Served` record (network, version, where it came from), replaced
-whole under a lock and never changed in place: a request takes the current record once and uses
-it throughout, so a model swapped in by a training run never mixes with the old one within a
-response. A training run trains its own new network; predictions go on meanwhile.
+whole and never changed in place: a request reads ``lab.served`` once (one attribute read, which
+never waits) and uses that record throughout, so a model swapped in by a training run never mixes
+with the old one within a response. A training run trains its own new network; predictions go on
+meanwhile.
+
+Three locks, each held only briefly and only off the event loop: ``_model_lock`` (the swap, so
+versions count up), ``_data_lock`` (the lazy MNIST load, which takes a second: nothing else waits
+on it but the requests that need the data), ``_runs_lock`` (one run at a time).
+
+Only the latest training run is kept whole (its events bounded, see :mod:`nnet.lab.events`); of
+the run before it, a summary. Older runs' events and networks are let go.
 """
 
 from __future__ import annotations
@@ -16,16 +24,19 @@ from pathlib import Path
 
 import numpy as np
 
+from nnet.datasets import IMAGE_SIDE, MNIST_CLASS_NAMES
 from nnet.network import Network
 
 from . import explain, payloads
+from .metadata import describe_run
 from .payloads import PayloadError
 from .training import DEFAULT_SETTINGS, PROGRESS_SECONDS, WEIGHTS_SECONDS, TrainingRun, build_network
 
-DIGIT_CLASSES = [str(digit) for digit in range(10)]
-INPUT_SHAPE = [28, 28]
-INPUT_PREPROCESSING = "uint8 pixels / 255, white ink on black (MNIST)"  # as `nnet train` writes it
+INPUT_SHAPE = [IMAGE_SIDE, IMAGE_SIDE]
 DIGIT_MODES = ("random", "index", "class", "mistakes")
+#: The data, when create_app is given arrays and no description of them.
+ARRAYS = {"name": "arrays given to create_app", "path": None, "kind": "arrays"}
+MNIST = {"name": "mnist", "path": None, "kind": "registered"}
 
 
 @dataclass(frozen=True)
@@ -46,42 +57,51 @@ class Lab:
     """
 
     def __init__(self, model=None, *, train_data=None, test_data=None, class_names=None, save_path=None,
-                 source=None, dataset_name=None, progress_seconds=PROGRESS_SECONDS, weights_seconds=WEIGHTS_SECONDS):
-        self.lock = threading.Lock()
+                 source=None, dataset=None, command=None, progress_seconds=PROGRESS_SECONDS,
+                 weights_seconds=WEIGHTS_SECONDS):
+        self._model_lock = threading.Lock()
+        self._data_lock = threading.Lock()
+        self._runs_lock = threading.Lock()
         self._train_data, self._test_data = train_data, test_data
         self._class_names = list(class_names) if class_names is not None else None
         self.save_path = Path(save_path) if save_path is not None else None
-        self.dataset_name = dataset_name
+        given = train_data is not None or test_data is not None
+        self.dataset = {**(ARRAYS if given else MNIST), **(dataset or {})}
+        self.command = list(command) if command is not None else None
         self.progress_seconds, self.weights_seconds = progress_seconds, weights_seconds
-        self.runs: list[TrainingRun] = []
+        self._run: TrainingRun | None = None  # the latest run
+        self.previous_run: dict | None = None  # the summary of the one before
+        self._runs_started = 0
         self.saved: dict | None = None
         self._mistakes: tuple[int, np.ndarray] | None = None
         if model is None:
-            n_outputs = len(self._class_names or DIGIT_CLASSES)
-            network = build_network(DEFAULT_SETTINGS, INPUT_SHAPE[0] * INPUT_SHAPE[1], n_outputs)
+            n_outputs = len(self._class_names or MNIST_CLASS_NAMES)
+            network = build_network(DEFAULT_SETTINGS, IMAGE_SIDE * IMAGE_SIDE, n_outputs)
             self.served = Served(network, 1, "the default network, untrained (random weights)", False,
-                                 self.classes_for(n_outputs))
+                                 self.classes_for(network))
         elif isinstance(model, Network):
-            self.served = Served(model, 1, source or "a network given to create_app", True,
-                                 self.classes_for(model.n_outputs, model.metadata.get("classes")))
+            self.served = Served(model, 1, source or "a network given to create_app", True, self.classes_for(model))
         else:
             raise TypeError(f"create_app takes an nnet.Network (or None); got {type(model).__name__}")
 
-    def classes_for(self, n_outputs: int, from_model=None) -> list[str]:
-        """The output names: the model's own, else the data's, else "0", "1", ..."""
-        for names in (from_model, self._class_names):
-            if isinstance(names, list) and len(names) == n_outputs and all(isinstance(n, str) for n in names):
-                return names
-        return [str(k) for k in range(n_outputs)]
+    def classes_for(self, network: Network) -> list[str]:
+        """The names of the network's answers: its own (``metadata["classes"]``), else the
+        data's, else "0", "1", ... (:attr:`Network.class_names`)."""
+        own = network.metadata.get("classes")
+        count = len(network.class_names)
+        if not (isinstance(own, (list, tuple)) and len(own) == count) and self._class_names \
+                and len(self._class_names) == count:
+            return [str(name) for name in self._class_names]
+        return network.class_names
 
     # -- the served model -----------------------------------------------------------------------
     def current(self) -> Served:
-        with self.lock:
-            return self.served
+        """The served model: one attribute read, safe from the event loop (it never waits)."""
+        return self.served
 
     def swap(self, network: Network, source: str) -> Served:
-        with self.lock:
-            self.served = Served(network, self.served.version + 1, source, True, self.classes_for(network.n_outputs))
+        with self._model_lock:
+            self.served = Served(network, self.served.version + 1, source, True, self.classes_for(network))
             return self.served
 
     def describe(self) -> dict:
@@ -115,28 +135,28 @@ class Lab:
         self.saved = {"version": served.version, "path": str(path), "at": time.strftime("%H:%M:%S")}
         return {"saved": str(path), "version": served.version}
 
-    # -- data, loaded on first use --------------------------------------------------------------
+    # -- data, loaded on first use (in the thread pool, under its own lock) ---------------------
     def train_data(self):
-        with self.lock:
-            if self._train_data is None:
-                self._load_mnist()
-            return self._train_data
+        if self._train_data is None:
+            self._load_mnist()
+        return self._train_data
 
     def test_data(self):
-        with self.lock:
-            if self._test_data is None:
-                self._load_mnist()
-            return self._test_data
+        if self._test_data is None:
+            self._load_mnist()
+        return self._test_data
 
     def _load_mnist(self) -> None:
-        from nnet.datasets import MNIST_CLASS_NAMES, load_mnist
+        from nnet import datasets
 
-        train, test = load_mnist()
-        self._train_data = train if self._train_data is None else self._train_data
-        self._test_data = test if self._test_data is None else self._test_data
-        self.dataset_name = self.dataset_name or "mnist"
-        if self._class_names is None:
-            self._class_names = list(MNIST_CLASS_NAMES)
+        with self._data_lock:
+            if self._train_data is not None and self._test_data is not None:
+                return  # another thread loaded it while this one waited
+            train, test = datasets.load_mnist()
+            if self._class_names is None:
+                self._class_names = list(MNIST_CLASS_NAMES)
+            self._test_data = test if self._test_data is None else self._test_data
+            self._train_data = train if self._train_data is None else self._train_data
 
     def mistakes(self, served: Served) -> np.ndarray:
         """The indices of the test digits the served model gets wrong (cached per model version)."""
@@ -197,28 +217,29 @@ class Lab:
 
     # -- training -------------------------------------------------------------------------------
     def latest_run(self) -> TrainingRun | None:
-        with self.lock:
-            return self.runs[-1] if self.runs else None
+        return self._run
 
     def run(self, run_id: int | None) -> TrainingRun:
-        """Run ``run_id`` (counting from 1), or the latest one; PayloadError 404 if there is none."""
-        with self.lock:
-            runs = list(self.runs)
-        if not runs:
+        """Run ``run_id`` (counting from 1), or the latest one; PayloadError 404 if there is no such
+        run, 410 for an earlier run (only the latest one's events are kept)."""
+        run = self._run
+        if run is None:
             raise PayloadError("no training run yet; start one with POST /api/train", 404)
-        if run_id is None:
-            return runs[-1]
-        if run_id > len(runs):
-            raise PayloadError(f"there is no training run {run_id}: runs so far: 1..{len(runs)}", 404)
-        return runs[run_id - 1]
+        if run_id is None or run_id == run.id:
+            return run
+        if run_id > run.id:
+            raise PayloadError(f"there is no training run {run_id}: runs so far: 1..{run.id}", 404)
+        raise PayloadError(f"the events of run {run_id} are no longer kept: the lab keeps only the latest "
+                           f"run's, run {run.id}", 410)
 
     def training_status(self) -> dict:
-        run = self.latest_run()
+        run = self._run
         n_train = len(self.train_data()[0])
         return {
             "state": run.state if run else "idle",
             "running": bool(run and run.running),
             "run": run.status() if run else None,
+            "previous": self.previous_run,
             "defaults": {**DEFAULT_SETTINGS, "train_size": DEFAULT_SETTINGS["train_size"] or n_train},
             "limits": payloads.limits(n_train),
             "save": {"enabled": self.save_path is not None,
@@ -230,23 +251,26 @@ class Lab:
         self._refuse_if_running()
         train, test = self.train_data(), self.test_data()
         settings = payloads.train_settings(data, DEFAULT_SETTINGS, len(train[0]))
-        n_outputs = max(len(self._class_names or DIGIT_CLASSES), int(train[1].max()) + 1)
-        with self.lock:
-            self._refuse_if_running(locked=True)
-            run = TrainingRun(len(self.runs) + 1, settings, train, test, n_outputs, self._finished,
+        n_outputs = max(len(self._class_names or MNIST_CLASS_NAMES), int(train[1].max()) + 1)
+        with self._runs_lock:
+            self._refuse_if_running()
+            self._runs_started += 1
+            run = TrainingRun(self._runs_started, settings, train, test, n_outputs, self._finished,
                               progress_seconds=self.progress_seconds, weights_seconds=self.weights_seconds)
-            self.runs.append(run)
+            if self._run is not None:  # keep its summary; let its events and network go
+                self.previous_run = self._run.status()
+            self._run = run
             run.start()
         return run
 
-    def _refuse_if_running(self, locked: bool = False) -> None:
-        run = (self.runs[-1] if self.runs else None) if locked else self.latest_run()
+    def _refuse_if_running(self) -> None:
+        run = self._run
         if run is not None and run.running:
             raise PayloadError(f"training run {run.id} is still going; stop it first (POST /api/train/stop)", 409)
 
     def stop_run(self) -> TrainingRun:
-        """``POST /api/train/stop``: stop the running run; PayloadError 409 if none is going."""
-        run = self.latest_run()
+        """``POST /api/train/stop``: stop the running run; PayloadError 409 if none is going. Never waits."""
+        run = self._run
         if run is None or not run.running:
             raise PayloadError("no training run is going", 409)
         run.stop()
@@ -254,18 +278,6 @@ class Lab:
 
     def _finished(self, network: Network, run: TrainingRun) -> None:
         """Describe the new network as ``nnet train`` does in its metadata, and serve it."""
-        history = run.history
-        last = history.epochs[-1] if history.epochs else None
-        test = None if last is None or last.validation_accuracy is None else {
-            "accuracy": last.validation_accuracy, "cost": last.validation_cost}
-        network.metadata = {
-            "classes": self.classes_for(network.n_outputs),
-            "input": {"shape": INPUT_SHAPE, "preprocessing": INPUT_PREPROCESSING},
-            "dataset": {"name": self.dataset_name or "mnist", "train": run.settings["train_size"],
-                        "test": len(run.test[0])},
-            "training": {**run.settings, "output": "softmax", "cost": "cross_entropy", "trained_in": "nnet lab"},
-            "history": history.to_dict(),
-            "scores": {"test": test},
-        }
+        network.metadata = describe_run(network, run, self.classes_for(network), self.dataset, self.command)
         stopped = " (stopped early)" if run.stop_requested else ""
         self.swap(network, f"trained in the lab, run {run.id}{stopped}")

@@ -1,12 +1,13 @@
-"""A training run in the background, watched through a list of events.
+"""A training run in the background, watched through its events.
 
-The Train view starts one run at a time. The run trains its own new network in a thread with
-:func:`nnet.fit`; a :class:`~nnet.training.Callback` turns its progress into events, appended to
-the run's event list, which ``GET /api/train/events`` streams to the page (server-sent events).
+The Train view starts one run at a time. The run trains its own new network in a thread with a
+:class:`~nnet.training.Trainer`; a :class:`~nnet.training.Callback` turns its progress into
+events, kept in the run's :class:`~nnet.lab.events.EventLog` (bounded: thinned progress, the
+latest weights), which ``GET /api/train/events`` streams to the page (server-sent events).
 Predictions keep being served from the lab's current model meanwhile; when the run ends (done, or
 stopped by the user) the lab swaps the new network in.
 
-Events, each a dict with ``id`` (0, 1, ... within the run) and ``type``:
+Events, each a dict with ``id`` (0, 1, ... within the run, in order) and ``type``:
 
 ``start``     settings, sizes, batches per epoch, the training and test set sizes
 ``progress``  epoch (1-based), batch (1-based), batches, ``position`` (epochs done, fractional),
@@ -26,8 +27,9 @@ import time
 import numpy as np
 
 from nnet.network import Network
-from nnet.training import Callback, TrainingError, TrainingState, fit
+from nnet.training import Callback, Trainer, TrainingError, TrainingState
 
+from .events import FINAL_EVENTS, MAX_PROGRESS, EventLog
 from .explain import weight_images
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ DEFAULT_SETTINGS = {
     "learning_rate": 0.1,
     "epochs": 3,
     "batch_size": 64,
-    "schedule": "cosine",
+    "lr_schedule": "cosine",
     "train_size": None,  # all the training images
     "seed": 0,
 }
@@ -52,7 +54,8 @@ PROGRESS_PER_EPOCH = 25
 WEIGHTS_SECONDS = 0.5
 #: How many of layer 0's neurons the weight snapshots show.
 WEIGHT_IMAGES = 64
-FINAL_EVENTS = ("done", "stopped", "error")
+#: What every network the lab trains has (the Train view does not offer them).
+FIXED_SETTINGS = {"output": "softmax", "cost": "cross_entropy", "init": "auto", "dtype": "float32"}
 
 
 def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
@@ -60,9 +63,11 @@ def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
     return Network(
         [n_inputs, *settings["hidden"], n_outputs],
         activation=settings["activation"],
-        output="softmax",
-        cost="cross_entropy",
+        output=FIXED_SETTINGS["output"],
+        cost=FIXED_SETTINGS["cost"],
+        init=FIXED_SETTINGS["init"],
         seed=settings["seed"],
+        dtype=FIXED_SETTINGS["dtype"],
     )
 
 
@@ -83,10 +88,18 @@ class TrainingRun:
         so a client that sees ``done`` finds the new model already served.
     progress_seconds, weights_seconds : float
         The most time between progress and weight events (0: every batch).
+    max_progress : int, optional
+        The most progress events the run keeps (default ``MAX_PROGRESS``; see
+        :class:`~nnet.lab.events.EventLog`).
+
+    Attributes
+    ----------
+    network, trainer, history : the run's network, its Trainer (optimizer settings in use) and
+    History, once training has begun. ``events`` : EventLog.
     """
 
     def __init__(self, run_id, settings, train, test, n_outputs, on_finish=None, *,
-                 progress_seconds=PROGRESS_SECONDS, weights_seconds=WEIGHTS_SECONDS):
+                 progress_seconds=PROGRESS_SECONDS, weights_seconds=WEIGHTS_SECONDS, max_progress=None):
         self.id = run_id
         self.settings = dict(settings)
         self.train, self.test = train, test
@@ -95,9 +108,9 @@ class TrainingRun:
         self.progress_seconds, self.weights_seconds = progress_seconds, weights_seconds
         self.state = "created"  # then running, done, stopped or error
         self.network: Network | None = None
+        self.trainer: Trainer | None = None
         self.history = None
-        self._events: list[dict] = []
-        self._lock = threading.Lock()
+        self.events = EventLog(max_progress or MAX_PROGRESS)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"nnet-lab-training-{run_id}", daemon=True)
 
@@ -121,21 +134,18 @@ class TrainingRun:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
-    def events_since(self, position: int) -> list[dict]:
-        """The events from number ``position`` on (a copy of that part of the list)."""
-        with self._lock:
-            return self._events[position:]
-
     def status(self) -> dict:
-        with self._lock:
-            last = next((e for e in reversed(self._events) if e["type"] == "progress"), None)
-            count = len(self._events)
-        return {"run": self.id, "state": self.state, "settings": self.settings, "events": count, "last_progress": last}
+        """A summary: id, state, settings, how many events, the last progress (and, once ended,
+        the last epoch's record)."""
+        summary = {"run": self.id, "state": self.state, "settings": self.settings, "events": self.events.count,
+                   "last_progress": self.events.last_progress}
+        if self.history is not None and self.history.epochs and not self.running:
+            summary["last_epoch"] = self.history.to_dict()["epochs"][-1]
+        return summary
 
     # -- the thread -------------------------------------------------------------------------
-    def _emit(self, kind: str, **data) -> None:
-        with self._lock:
-            self._events.append({"id": len(self._events), "type": kind, **data})
+    def _emit(self, kind: str, *, pinned: bool = False, **data) -> None:
+        self.events.append(kind, data, pinned=pinned)
 
     def _main(self) -> None:
         settings = self.settings
@@ -146,18 +156,18 @@ class TrainingRun:
             x, y = x[:n], y[:n]
             network = build_network(settings, x.shape[1], self.n_outputs)
             self.network = network
-            reporter = _Reporter(self, started)
-            self.history = fit(
-                network, x, y,
+            self.trainer = Trainer(
+                network,
                 epochs=settings["epochs"],
                 batch_size=settings["batch_size"],
                 optimizer=settings["optimizer"],
                 learning_rate=settings["learning_rate"],
-                lr_schedule=settings["schedule"],
-                validation_data=self.test,
-                callbacks=[reporter],
+                lr_schedule=settings["lr_schedule"],
+                callbacks=[_Reporter(self, started)],
                 seed=settings["seed"],
             )
+            self.history = self.trainer.history
+            self.trainer.run(x, y, self.test)
             final = "stopped" if self.stop_requested else "done"
             if self.on_finish is not None:
                 self.on_finish(network, self)
@@ -213,7 +223,7 @@ class _Reporter(Callback):
     def on_epoch_end(self, state: TrainingState) -> None:
         now = time.perf_counter()
         if self.seen:
-            self._progress(state, now)
+            self._progress(state, now, pinned=True)  # the epoch's last point (stopped in the middle)
         record = state.record
         self.run._emit(
             "epoch",
@@ -231,9 +241,10 @@ class _Reporter(Callback):
     def _position(self, state: TrainingState) -> float:
         return state.epoch + (state.batch + 1) / state.batches
 
-    def _progress(self, state: TrainingState, now: float) -> None:
+    def _progress(self, state: TrainingState, now: float, pinned: bool = False) -> None:
         self.run._emit(
             "progress",
+            pinned=pinned or state.batch + 1 == state.batches,  # an epoch's last point: always kept
             epoch=state.epoch + 1,
             epochs=state.epochs,
             batch=state.batch + 1,

@@ -520,7 +520,7 @@ async function loadDigit({ position = null, mode = state.browse.mode, index = nu
 }
 
 function showDigit(digit) {
-  paintImage($("digit"), digit.pixels.map((p) => p / 255), 28, brightness);
+  paintImage($("digit"), digit.pixels.map((p) => p / 255), Math.round(Math.sqrt(digit.pixels.length)), brightness);
   const guess = digit.prediction;
   const sure = (guess.probabilities[guess.prediction] * 100).toFixed(1);
   const where = state.browse.mode === "mistakes" ? `mistake ${state.browse.position + 1} of ${state.browse.count}`
@@ -561,7 +561,7 @@ async function loadTraining() {
   };
   options("f-activation", limits.activation, d.activation);
   options("f-optimizer", limits.optimizer, d.optimizer);
-  options("f-schedule", limits.schedule, d.schedule);
+  options("f-schedule", limits.lr_schedule, d.lr_schedule);
   $("f-hidden").value = d.hidden.join(", ");
   $("f-learning-rate").value = d.learning_rate;
   $("f-epochs").value = d.epochs; $("f-epochs").max = limits.epochs[1];
@@ -574,8 +574,9 @@ async function loadTraining() {
       const r = status.run.settings;
       const hidden = r.hidden.length ? `${r.hidden.join(" → ")} ${r.activation} neurons` : "no hidden layer";
       $("train-intro").textContent = "No model file was given, so the lab is training the default network: " +
-        `784 inputs → ${hidden} → 10 softmax outputs, cross-entropy cost, the ${r.optimizer} optimizer ` +
-        `with learning rate ${r.learning_rate} on a ${r.schedule} schedule, batches of ${r.batch_size}, ` +
+        `${state.model.input.size} inputs → ${hidden} → ${state.model.classes.length} softmax outputs, ` +
+        `cross-entropy cost, the ${r.optimizer} optimizer ` +
+        `with learning rate ${r.learning_rate} on a ${r.lr_schedule} schedule, batches of ${r.batch_size}, ` +
         `${r.epochs} epochs over ${r.train_size.toLocaleString("en")} training digits. It takes a few seconds; ` +
         "then Draw and Browse use it. Afterwards, change the settings here and train again.";
     }
@@ -602,7 +603,7 @@ function settingsFromForm() {
     activation: $("f-activation").value,
     optimizer: $("f-optimizer").value,
     learning_rate: Number($("f-learning-rate").value),
-    schedule: $("f-schedule").value,
+    lr_schedule: $("f-schedule").value,
     epochs: Number($("f-epochs").value),
     batch_size: Number($("f-batch-size").value),
     train_size: Number($("f-train-size").value),
