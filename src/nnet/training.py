@@ -229,8 +229,7 @@ class Trainer:
         batches = -(-n // batch_size)
         state = TrainingState(network, self, self.epochs, batches, self.history)
         gather = _BatchGatherer(x, targets, labels, batch_size, network.dtype)
-        last_good = network.parameters.copy()
-        last_good_state = self.optimizer.state_dict()
+        last_good = np.empty_like(network.parameters)  # the end of the last good epoch
 
         for callback in self.callbacks:
             callback.on_train_begin(state)
