@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnet
-from nnet import activations, serialization
+from nnet import _safetensors, activations, serialization
 from nnet.serialization import (
     FORMAT_VERSION,
     ModelFileError,
@@ -704,7 +704,7 @@ def test_load_with_tensors_returns_the_extra_tensors(checkpoint_file):
 
 def failing_after(n_bytes: int):
     """An atomic_file whose writes raise once ``n_bytes`` have gone through."""
-    real = serialization.atomic_file
+    real = _safetensors.atomic_file
 
     class Breaking:
         def __init__(self, file):
@@ -732,7 +732,7 @@ def failing_after(n_bytes: int):
 def test_a_failed_save_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch, n_bytes):
     path = saved(tmp_path, classes=["a", "b", "c"])
     before = path.read_bytes()
-    monkeypatch.setattr(serialization, "atomic_file", failing_after(n_bytes))
+    monkeypatch.setattr(_safetensors, "atomic_file", failing_after(n_bytes))
     with pytest.raises(OSError, match="No space left"):
         save(nnet.Network([6, 5, 3], seed=9), path)
     with pytest.raises(OSError, match="No space left"):
@@ -743,7 +743,7 @@ def test_a_failed_save_leaves_the_previous_file_and_no_temporary(tmp_path, monke
 
 
 def test_a_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(serialization, "atomic_file", failing_after(100))
+    monkeypatch.setattr(_safetensors, "atomic_file", failing_after(100))
     with pytest.raises(OSError):
         saved(tmp_path)
     assert list(tmp_path.iterdir()) == []
