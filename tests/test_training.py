@@ -7,7 +7,6 @@ import gzip
 import math
 import re
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np

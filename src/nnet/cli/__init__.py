@@ -144,7 +144,7 @@ def main(argv=None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
-    except Exception as failure:  # noqa: BLE001: only the expected kinds, the rest re-raised
+    except Exception as failure:  # noqa: BLE001 - only the expected kinds, the rest re-raised
         message = expected_error(failure)
         if message is None:
             raise

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import _term
 from ._term import CLIError
 
 HELP = "draw a picture of a model: history, weights, activations, confusion, mistakes, means"

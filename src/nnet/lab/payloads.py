@@ -185,7 +185,7 @@ def _encoded_image(text) -> bytes:
     try:  # read only the header: the size, before any decoding
         with Image.open(io.BytesIO(blob)) as opened:
             width, height = opened.size
-    except Exception as error:  # noqa: BLE001: Pillow raises many kinds for a bad file
+    except Exception as error:  # noqa: BLE001 - Pillow raises many kinds for a bad file
         raise PayloadError(f'"image" is not an image Pillow can read ({type(error).__name__}: {error})') from None
     if width > MAX_SIDE or height > MAX_SIDE:
         raise PayloadError(f'"image" must be at most {MAX_SIDE}x{MAX_SIDE} pixels; got {width}x{height}')

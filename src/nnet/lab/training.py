@@ -29,7 +29,7 @@ import numpy as np
 from nnet.network import Network
 from nnet.training import Callback, Trainer, TrainingError, TrainingState
 
-from .events import FINAL_EVENTS, MAX_PROGRESS, EventLog
+from .events import MAX_PROGRESS, EventLog
 from .explain import weight_images
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ class TrainingRun:
         except (TrainingError, ValueError, MemoryError) as error:
             self.state = "error"
             self._emit("error", error=str(error), seconds=round(time.perf_counter() - started, 3))
-        except Exception as error:  # noqa: BLE001: a bug; the page must still hear the run is over
+        except Exception as error:  # noqa: BLE001 - a bug; the page must still hear the run is over
             logger.exception("training run %s failed", self.id)
             self.state = "error"
             self._emit("error", error=f"{type(error).__name__}: {error}")

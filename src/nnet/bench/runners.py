@@ -1,0 +1,186 @@
+"""The libraries side by side: the configurations, and one runner per library that trains or
+predicts a configuration from given initial weights, in nnet's batch order."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+import numpy as np
+
+N_TRAIN = 60_000  # seconds per epoch are per 60,000 MNIST training images
+SETTLE_SECONDS = 0.3  # pause before each timed run
+
+
+@dataclass
+class Config:
+    name: str
+    title: str
+    sizes: list[int]
+    activation: str = "relu"
+    optimizer: str = "momentum"
+    learning_rate: float = 0.1
+    momentum: float | None = 0.9
+    batch_size: int = 128
+    kind: str = "train"  # or "predict"
+    samples: int = N_TRAIN  # samples timed per repeat: a whole epoch for training
+
+
+CONFIGS = {
+    config.name: config
+    for config in (
+        Config("lessons", "[784, 30, 10] sigmoid, SGD, batch 10", [784, 30, 10], "sigmoid", "sgd", 0.5, None, 10),
+        Config("small", "[784, 100, 10] ReLU, momentum, batch 128", [784, 100, 10]),
+        Config("wide", "[784, 800, 10] ReLU, momentum, batch 128", [784, 800, 10]),
+        Config("deep", "[784, 1024, 1024, 10] ReLU, Adam, batch 128", [784, 1024, 1024, 10], "relu", "adam", 1e-3, None, 128),
+        Config("predict-1", "[784, 100, 10] inference, batch 1", [784, 100, 10], batch_size=1, kind="predict", samples=3_000),
+        Config("predict-1000", "[784, 100, 10] inference, batch 1000", [784, 100, 10], batch_size=1000, kind="predict", samples=20_000),
+    )
+}
+
+
+@dataclass
+class Result:
+    config: str
+    library: str
+    seconds: list[float] = field(default_factory=list)  # per repeat, for `samples` samples
+
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+class NnetRunner:
+    name = "nnet"
+
+    def __init__(self, config: Config, weights, x, y):
+        import nnet
+
+        self.config = config
+        self.network = nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
+        self.network.set_weights(weights)
+        self.initial = self.network.parameters.copy()
+        self.x, self.y = x, y  # uint8 pixels, int labels: nnet's own path
+        if config.kind == "predict":  # prediction is timed on float32 inputs, as for the others
+            self.x_float = floats(x)
+
+    def train(self, seed: int) -> None:
+        np.copyto(self.network.parameters, self.initial)
+        config = self.config
+        self.network.fit(
+            self.x, self.y, epochs=1, batch_size=config.batch_size, optimizer=config.optimizer,
+            learning_rate=config.learning_rate, momentum=config.momentum, seed=seed,
+        )
+
+    def predict(self) -> None:
+        network, x, step = self.network, self.x_float, self.config.batch_size
+        for start in range(0, len(x), step):
+            network.predict_proba(x[start : start + step])
+
+
+class TorchRunner:
+    name = "pytorch"
+
+    def __init__(self, config: Config, weights, x, y):
+        import torch
+
+        self.torch = torch
+        self.config = config
+        layers = []
+        for index, (W, b) in enumerate(weights):
+            linear = torch.nn.Linear(W.shape[1], W.shape[0])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if index < len(weights) - 1:
+                layers.append(torch.nn.Sigmoid() if config.activation == "sigmoid" else torch.nn.ReLU())
+        self.model = torch.nn.Sequential(*layers)
+        self.initial = [p.detach().clone() for p in self.model.parameters()]
+        self.x = torch.from_numpy(floats(x))
+        self.y = torch.from_numpy(y.astype(np.int64))
+
+    def _optimizer(self):
+        torch, config = self.torch, self.config
+        parameters = self.model.parameters()
+        if config.optimizer == "adam":
+            return torch.optim.Adam(parameters, lr=config.learning_rate)
+        return torch.optim.SGD(parameters, lr=config.learning_rate, momentum=config.momentum or 0.0)
+
+    def train(self, seed: int) -> None:
+        torch = self.torch
+        with torch.no_grad():
+            for parameter, initial in zip(self.model.parameters(), self.initial):
+                parameter.copy_(initial)
+        self.epoch(self._optimizer(), seed=[seed, 0])
+
+    def epoch(self, optimizer, seed) -> None:
+        """One epoch in nnet's batch order for ``seed`` (nnet shuffles with default_rng(seed))."""
+        torch = self.torch
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(len(self.x)))
+        step, model, x, y = self.config.batch_size, self.model, self.x, self.y
+        cross_entropy = torch.nn.functional.cross_entropy
+        for start in range(0, len(x), step):
+            rows = order[start : start + step]
+            optimizer.zero_grad(set_to_none=True)
+            loss = cross_entropy(model(x[rows]), y[rows])
+            loss.backward()
+            optimizer.step()
+
+    def predict(self) -> None:
+        torch, model, x, step = self.torch, self.model, self.x, self.config.batch_size
+        with torch.inference_mode():
+            for start in range(0, len(x), step):
+                torch.softmax(model(x[start : start + step]), dim=1)
+
+
+class SklearnRunner:
+    name = "scikit-learn"
+
+    def __init__(self, config: Config, weights, x, y):
+        from sklearn.neural_network import MLPClassifier
+
+        self.config = config
+        self.x = floats(x)
+        self.y = y
+        self.model = MLPClassifier(
+            hidden_layer_sizes=tuple(config.sizes[1:-1]),
+            activation="logistic" if config.activation == "sigmoid" else "relu",
+            solver="adam" if config.optimizer == "adam" else "sgd",
+            learning_rate_init=config.learning_rate,
+            momentum=config.momentum or 0.0,
+            nesterovs_momentum=False,
+            batch_size=config.batch_size,
+            alpha=0.0,
+            random_state=0,
+        )
+        self.classes = np.arange(config.sizes[-1])
+        self.model.partial_fit(self.x[: config.batch_size], self.y[: config.batch_size], classes=self.classes)
+        self.model.coefs_ = [W.T.astype(self.x.dtype).copy() for W, _ in weights]
+        self.model.intercepts_ = [b.astype(self.x.dtype).copy() for _, b in weights]
+
+    def train(self, seed: int) -> None:
+        self.model.partial_fit(self.x, self.y)
+
+    def predict(self) -> None:
+        model, x, step = self.model, self.x, self.config.batch_size
+        for start in range(0, len(x), step):
+            model.predict_proba(x[start : start + step])
+
+
+def floats(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1], in one pass."""
+    return np.multiply(pixels, np.float32(1.0 / 255.0), dtype=np.float32)
+
+
+RUNNERS = {"nnet": NnetRunner, "pytorch": TorchRunner, "scikit-learn": SklearnRunner}
+
+
+def available_libraries() -> list[str]:
+    names = ["nnet"]
+    for name, module in (("pytorch", "torch"), ("scikit-learn", "sklearn")):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        names.append(name)
+    return names
