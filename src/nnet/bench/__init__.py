@@ -126,7 +126,7 @@ def run(args) -> int:
         log("\n")
     print(format_table(report))
     if args.json:
-        from ._atomic import atomic_file
+        from .._atomic import atomic_file
 
         with atomic_file(args.json) as file:
             file.write(json.dumps(report, indent=2).encode())
