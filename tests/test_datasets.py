@@ -407,7 +407,7 @@ def test_http_404(tiny, server, cache, restore_registry):
 def test_offline_closed_port(tiny, cache, restore_registry):
     register_tiny(tiny, f"http://127.0.0.1:{closed_port()}/tiny")
     with pytest.raises(
-        DownloadError, match=r"could not connect \(.*refused.*\); are you offline\?"
+        DownloadError, match=r"could not connect \(.*refused.*\): are you offline\?\n"
     ):
         datasets.load("tiny-test")
 

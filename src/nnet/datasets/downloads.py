@@ -190,7 +190,8 @@ def _fetch(data_file: DataFile, destination: Path, progress: Progress | None) ->
 
     def fail(reason: str) -> DownloadError:
         return DownloadError(
-            f"could not download {data_file.name} from {url}: {reason}.\n"
+            f"could not download {data_file.name} from {url}: {reason}"
+            f"{'' if reason.endswith(('.', '?', '!')) else '.'}\n"
             f"To place the file by hand, download that URL in a browser or with curl and save it "
             f"as {destination} (nnet checks its digest, {_normal(data_file.digest)}, before use).",
             url=url,
@@ -205,7 +206,7 @@ def _fetch(data_file: DataFile, destination: Path, progress: Progress | None) ->
         error.close()
         raise fail(f"the server answered HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
-        raise fail(f"could not connect ({error.reason}); are you offline?") from None
+        raise fail(f"could not connect ({error.reason}): are you offline?") from None
     except (TimeoutError, OSError, http.client.HTTPException) as error:
         raise fail(f"could not connect ({error or type(error).__name__})") from None
 
