@@ -1,15 +1,16 @@
 """Tests for nnet.plots: every picture is drawn, saved, and shows what it says it shows."""
 
-import xml.etree.ElementTree as ElementTree
+import sys
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-import nnet  # noqa: E402
-from nnet import metrics, plots  # noqa: E402
+import nnet
+from nnet import metrics, plots
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +67,35 @@ def test_history_from_the_history_and_from_its_dict(trained, tmp_path):
         lines = [line for line in axes.get_lines() if line.get_label() in ("training", "validation")]
         assert sorted(line.get_label() for line in lines) == ["training", "validation"]
         assert all(len(line.get_xdata()) == 3 for line in lines)
-    training = [line for line in accuracy_axes.get_lines() if line.get_label() == "training"][0]
+    training = next(line for line in accuracy_axes.get_lines() if line.get_label() == "training")
     np.testing.assert_allclose(training.get_ydata(), 100 * np.array(history.column("train_accuracy")))
     plots.plot_history(net.metadata["history"], path=tmp_path / "history.svg")
     assert_svg(tmp_path / "history.svg")
 
 
+def test_history_marks_the_epoch_early_stopping_kept():
+    records = [
+        nnet.EpochRecord(epoch=e, train_cost=1 / e, train_accuracy=0.5 + e / 10, validation_cost=v,
+                         validation_accuracy=None if v is None else 0.6 + e / 20, learning_rate=0.1, seconds=1.0)
+        for e, v in ((1, 0.9), (2, 0.5), (3, None), (4, 0.7))
+    ]
+    history = nnet.History(epochs=records, best_epoch=2, stopped_early=True)
+    figure = plots.plot_history(history)
+    title = figure._suptitle.get_text()
+    assert "4 epochs; weights kept from the best epoch, 2: validation accuracy 70.0%, stopped early" in title
+    cost_axes = figure.axes[0]
+    (validation,) = [line for line in cost_axes.get_lines() if line.get_label() == "validation"]
+    assert np.isnan(validation.get_ydata()[2]) and len(validation.get_ydata()) == 4  # the gap stays a gap
+    (best,) = [line for line in cost_axes.get_lines() if line.get_label().startswith("best epoch 2")]
+    assert list(best.get_xdata()) == [2, 2]
+    without = plots.plot_history(nnet.History(epochs=records[:1]))
+    assert without._suptitle.get_text() == "Training history: 1 epoch, final validation accuracy 65.0%"
+
+
 def test_history_without_epochs_is_an_error():
     with pytest.raises(ValueError, match="no training history to plot"):
         plots.plot_history(nnet.History())
-    with pytest.raises(ValueError, match="must be a nnet History"):
+    with pytest.raises(TypeError, match="must be a nnet History"):
         plots.plot_history([1, 2, 3])
 
 
@@ -103,6 +123,17 @@ def test_weights_of_a_deeper_layer_are_a_heat_map(deep, tmp_path):
     assert axes.images[0].get_array().shape == (20, 40)
 
 
+def test_weights_of_inputs_that_are_not_an_image_are_a_heat_map(tmp_path):
+    net = nnet.Network([30, 7, 3], seed=0)
+    figure = plots.plot_weights(net, layer=0, path=tmp_path / "w.png")
+    assert_png(tmp_path / "w.png")
+    (axes,) = image_axes(figure)
+    np.testing.assert_array_equal(axes.images[0].get_array(), net.layers[0].W)
+    low, high = axes.images[0].get_clim()
+    assert high == pytest.approx(np.abs(net.layers[0].W).max()) and low == pytest.approx(-high)
+    assert axes.get_title().startswith("Weights into hidden layer 1 (layer=0)")
+
+
 def test_weights_layer_out_of_range(deep):
     with pytest.raises(ValueError, match=r"layer must be in 0\.\.2 \(the network has 3 Dense layers\); got 3"):
         plots.plot_weights(deep, layer=3)
@@ -122,10 +153,22 @@ def test_activations_one_panel_per_layer_and_the_answer_marked(which, request, d
     assert labels == ["layer 0 (input)"] + [f"layer {i} (hidden)" for i in range(1, len(net.sizes) - 1)] + [
         f"layer {len(net.sizes) - 1} (output)"
     ]
-    output_axes = [axes for axes in figure.axes if axes.get_label().endswith("(output)")][0]
+    output_axes = next(axes for axes in figure.axes if axes.get_label().endswith("(output)"))
     answers = [index for index, bar in enumerate(output_axes.patches) if bar.get_gid() == "answer"]
     assert answers == [int(net.predict(x_test[:1])[0])]
     np.testing.assert_allclose([bar.get_width() for bar in output_axes.patches], net.predict_proba(x_test[:1])[0], rtol=1e-6)
+
+
+def test_activations_light_each_hidden_neuron_by_its_activation(deep, data):
+    _, (x_test, _) = data
+    figure = plots.plot_activations(deep, x_test[5].reshape(28, 28))
+    trace = deep.forward(x_test[5], record=True)
+    hidden = [axes for axes in figure.axes if axes.get_label().endswith("(hidden)")]
+    assert len(hidden) == 2
+    for axes, a in zip(hidden, trace.activations[1:-1]):
+        (neurons,) = axes.collections
+        np.testing.assert_allclose(neurons.get_array(), a[0], rtol=1e-6)
+        assert neurons.get_clim() == (0.0, 1.0)  # sigmoid: black = 0, white = 1
 
 
 def test_activations_take_one_input(trained, data):
@@ -148,6 +191,10 @@ def test_confusion_matrix_cells_are_the_counts(trained, data, tmp_path):
     texts = [int(text.get_text()) for text in figure.axes[0].texts]
     assert np.array_equal(np.array(texts).reshape(10, 10), counts)
     assert f"{100 * np.trace(counts) / counts.sum():.1f}% right of 500" in figure.axes[0].get_title()
+    colors = np.array([text.get_color() for text in figure.axes[0].texts], dtype=object).reshape(10, 10)
+    darkest = np.unravel_index(counts.argmax(), counts.shape)
+    assert colors[darkest] == "white"  # light text on the darkest cell, dark text on pale ones
+    assert all(color == "black" for color in colors[(counts > 0) & (counts <= counts.max() / 2)])
 
 
 def test_mistakes_are_exactly_the_wrong_ones(trained, data, tmp_path):
@@ -183,6 +230,12 @@ def test_class_means_are_the_average_images(data, tmp_path):
     np.testing.assert_allclose(tiles[3].images[0].get_array(), x[y == 3].reshape(-1, 28, 28).mean(axis=0))
 
 
+def test_class_means_need_a_name_per_class(data):
+    (x, y), _ = data
+    with pytest.raises(ValueError, match=r"y has labels up to 9, but classes names only 3: \['a', 'b', 'c'\]"):
+        plots.plot_class_means(x[:50], y[:50], classes=["a", "b", "c"])  # labels go up to 9
+
+
 # -- saving and the one entry point ------------------------------------------------------------
 
 
@@ -193,19 +246,32 @@ def test_save_figure_checks_the_suffix_and_leaves_no_temporary_file(trained, tmp
         plots.save_figure(figure, tmp_path / "w.jpg")
     plots.save_figure(figure, tmp_path / "w.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.png"]
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        plots.save_figure(figure, tmp_path / "nowhere" / "w.png")
 
 
+def test_without_matplotlib_the_error_says_how_to_install_it(monkeypatch, data):
+    (x, y), _ = data
+    for name in [name for name in sys.modules if name == "matplotlib" or name.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    with pytest.raises(ImportError, match=r'pip install "nnet\[plots\]"'):
+        plots.plot_class_means(x[:20], y[:20])
+
+
+@pytest.mark.parametrize("suffix", ["png", "svg"])
 @pytest.mark.parametrize("what", sorted(plots.PICTURES))
-def test_render_every_picture(trained, data, tmp_path, what):
+def test_render_every_picture(trained, data, tmp_path, what, suffix):
     net, _ = trained
     _, (x_test, y_test) = data
-    plots.render(what, net, x=x_test, y=y_test, index=3, path=tmp_path / f"{what}.png")
-    assert_png(tmp_path / f"{what}.png")
+    figure = plots.render(what, net, x=x_test, y=y_test, index=3, path=tmp_path / f"{what}.{suffix}")
+    assert (assert_png if suffix == "png" else assert_svg)(tmp_path / f"{what}.{suffix}") is None
+    assert figure.get_suptitle() or figure.axes[0].get_title()  # every picture says what it is
 
 
 def test_render_errors(trained, data):
     net, _ = trained
-    _, (x_test, y_test) = data
+    _, (x_test, _y_test) = data
     with pytest.raises(ValueError, match="unknown picture 'loss'; choose one of: history, weights, activations"):
         plots.render("loss", net)
     with pytest.raises(ValueError, match="the 'confusion' picture needs data: pass x and y"):
@@ -217,6 +283,22 @@ def test_render_errors(trained, data):
         plots.render("history", bare)
 
 
+def test_class_names_come_from_the_model(trained, data):
+    net, _ = trained
+    _, (x_test, y_test) = data
+    named = net.copy()
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    named.metadata = {**net.metadata, "classes": words}
+    figure = plots.plot_activations(named, x_test[0])
+    output_axes = next(axes for axes in figure.axes if axes.get_label().endswith("(output)"))
+    assert [label.get_text() for label in output_axes.get_yticklabels()] == words
+    figure = plots.plot_mistakes(named, x_test, y_test)
+    first = np.flatnonzero(named.predict(x_test) != y_test)[0]
+    assert image_axes(figure)[0].get_title().startswith(f"true {words[y_test[first]]} /")
+    figure = plots.render("confusion", named, x=x_test, y=y_test)  # render passes them on
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == words
+
+
 def test_a_network_with_one_output_neuron(data, tmp_path):
     # one sigmoid output answers "is it a 1?": the bar is labelled with class 1's name
     (x, y), _ = data
@@ -225,7 +307,7 @@ def test_a_network_with_one_output_neuron(data, tmp_path):
     net.fit(x[:600], ones[:600], epochs=1, batch_size=32, optimizer="adam", learning_rate=1e-2, seed=0)
     figure = plots.render("activations", net, x=x, index=int(np.flatnonzero(ones)[0]), path=tmp_path / "one.png")
     assert_png(tmp_path / "one.png")
-    output_axes = [axes for axes in figure.axes if axes.get_label().endswith("(output)")][0]
+    output_axes = next(axes for axes in figure.axes if axes.get_label().endswith("(output)"))
     assert [label.get_text() for label in output_axes.get_yticklabels()] == ["1?"]
     plots.render("mistakes", net, x=x[:200], y=ones[:200], path=tmp_path / "mistakes.png")
     plots.render("confusion", net, x=x[:200], y=ones[:200], path=tmp_path / "confusion.png")

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics
+from ._atomic import atomic_file
 from .images import IMAGE_SIDE
 from .network import Network
-from ._atomic import atomic_file
 from .training import History
 
 #: File suffix -> the format matplotlib writes.
@@ -45,7 +45,7 @@ def _matplotlib():
     """The matplotlib package, imported on first use: it is an optional dependency."""
     try:
         import matplotlib
-        import matplotlib.figure  # noqa: F401
+        import matplotlib.figure
     except ImportError as error:
         raise ImportError(
             'nnet.plots draws with matplotlib, which is not installed; install it with: pip install "nnet[plots]"'
@@ -97,7 +97,7 @@ def plot_history(history, path=None):
     if isinstance(history, dict):
         history = History.from_dict(history)
     if not isinstance(history, History):
-        raise ValueError(f"history must be a nnet History or its dict form; got {type(history).__name__}")
+        raise TypeError(f"history must be a nnet History or its dict form; got {type(history).__name__}")
     if not history.epochs:
         raise ValueError("no training history to plot: the history has no epochs")
     epochs = history.column("epoch")
@@ -114,15 +114,20 @@ def plot_history(history, path=None):
             values = [math.nan if value is None else value * scale for value in values]
             axes.plot(epochs, values, style, label="training" if part == "train" else "validation", markersize=4)
         if history.best_epoch is not None:
-            axes.axvline(history.best_epoch, color="gray", linestyle=":", label=f"best epoch ({history.best_epoch})")
+            axes.axvline(history.best_epoch, color="gray", linestyle=":", label=f"best epoch {history.best_epoch} (kept)")
         axes.set(title=name.capitalize(), xlabel="epoch", ylabel=label)
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.grid(alpha=0.3)
         axes.legend()
-    last = history.epochs[-1]
     summary = f"{len(epochs)} epoch{'s' if len(epochs) > 1 else ''}"
-    if last.validation_accuracy is not None:
-        summary += f", final validation accuracy {100 * last.validation_accuracy:.1f}%"
+    kept, which = history.epochs[-1], ", final"
+    if history.best_epoch is not None and 1 <= history.best_epoch <= len(history.epochs):
+        kept = history.epochs[history.best_epoch - 1]  # early stopping put this epoch's weights back
+        which = f"; weights kept from the best epoch, {kept.epoch}:"
+    if kept.validation_accuracy is not None:
+        summary += f"{which} validation accuracy {100 * kept.validation_accuracy:.1f}%"
+    else:
+        summary += f"{which} training accuracy {100 * kept.train_accuracy:.1f}%"
     if history.stopped_early:
         summary += ", stopped early"
     figure.suptitle(f"Training history: {summary}")
@@ -157,47 +162,55 @@ def plot_weights(network: Network, layer: int = 0, path=None, max_neurons: int =
     W = network.dense_layers[layer].W
     shape = _image_shape(network) if layer == 0 else None
     if shape is None:
-        return _finish(_weight_heat_map(W, layer), path)
+        return _finish(_weight_heat_map(network, layer), path)
     shown = min(len(W), max_neurons)
     limit = float(np.abs(W[:shown]).max()) or 1.0
     rows, columns = _grid(shown)
     figure = _figure(1.25 * columns + 1.2, 1.35 * rows + 0.8)
     tiles = figure.subplots(rows, columns, squeeze=False)
     for j, axes in enumerate(tiles.flat):
-        axes.set_axis_off()
-        if j < shown:
-            image = axes.imshow(W[j].reshape(shape), cmap=WEIGHT_COLORS, vmin=-limit, vmax=limit)
-            axes.set_title(f"neuron {j}", fontsize=8)
+        if j >= shown:
+            axes.set_axis_off()
+            continue
+        image = axes.imshow(W[j].reshape(shape), cmap=WEIGHT_COLORS, vmin=-limit, vmax=limit)
+        axes.set_title(f"neuron {j}", fontsize=8)
+        _frame(axes)
     bar = figure.colorbar(image, ax=tiles, shrink=0.6, aspect=30)
     bar.set_label("weight  (red: ink here excites the neuron, blue: inhibits it)")
     some = "" if shown == len(W) else f" (the first {shown} of {len(W)})"
-    figure.suptitle(f"Layer {layer}: each neuron's weights from the {shape[0]}×{shape[1]} pixels{some}")
+    figure.suptitle(
+        f"Weights into {_layer_name(network, layer)} (layer={layer}) from the {shape[0]}×{shape[1]} "
+        f"pixels, one tile per neuron{some}"
+    )
     return _finish(figure, path)
 
 
-def _weight_heat_map(W: np.ndarray, layer: int):
+def _weight_heat_map(network: Network, layer: int):
+    W = network.dense_layers[layer].W
     n_out, n_in = W.shape
     limit = float(np.abs(W).max()) or 1.0
     figure = _figure(min(3 + 0.25 * n_in, 12), min(2 + 0.25 * n_out, 10))
     axes = figure.subplots()
     image = axes.imshow(W, cmap=WEIGHT_COLORS, vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
+    into = _layer_name(network, layer)
     axes.set(
-        title=f"Layer {layer}: weights W, {n_out} neurons × {n_in} inputs",
-        xlabel=f"input k (neuron of layer {layer - 1})" if layer else "input k",
-        ylabel=f"neuron j of layer {layer}",
+        title=f"Weights into {into} (layer={layer}): W[j, k], {n_out} neurons × {n_in} inputs",
+        xlabel=f"input k: neuron k of {_layer_name(network, layer - 1)}" if layer else "input k",
+        ylabel=f"neuron j of {into}",
     )
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.yaxis.get_major_locator().set_params(integer=True)
-    figure.colorbar(image, ax=axes, label="weight w_jk (red +, blue −)")
+    figure.colorbar(image, ax=axes, label="weight W[j, k]  (red: excites, blue: inhibits)")
     return figure
 
 
 def plot_activations(network: Network, x, path=None, classes=None):
     """One input flowing through the network, left to right.
 
-    Panels: the input image (28×28); each hidden layer's neurons as cells of brightness
-    (a column, or a grid for more than 32 neurons; black = 0, white = 1 or the layer's largest);
-    the output layer as bars, one per class, with the answer in red and its probability.
+    Panels: the input image (28×28); each hidden layer's neurons as circles lit by their
+    activation (a column, or a grid for more than 32 neurons, neuron 0 at the top left; black = 0,
+    or -1 for tanh; white = 1, or the layer's largest when that is more); the output layer as bars, one per class, with the answer
+    in red and its probability (its activation, for an output that is not softmax).
 
     Parameters
     ----------
@@ -235,28 +248,38 @@ def _draw_input(axes, pixels: np.ndarray, shape):
     axes.set_xticks([])
     axes.set_yticks([])
     axes.set_title(f"input\n{pixels.size} pixels")
+    _frame(axes)
 
 
 def _draw_neurons(figure, axes, a: np.ndarray, index: int, activation: str):
+    """Hidden layer ``index``'s neurons as circles, lit by their activations a (n,)."""
+    _matplotlib()
+    from matplotlib.collections import EllipseCollection
+
     axes.set_label(f"layer {index} (hidden)")
     n = a.size
     low = -1.0 if activation == "tanh" else min(0.0, float(a.min()))
-    high = 1.0 if activation in ("sigmoid", "tanh") else max(float(a.max()), 1e-6)
-    if n <= STRIP_LIMIT:
-        cells, aspect = a.reshape(n, 1), "auto"
-        axes.set_yticks(range(n), [str(j) if n <= 16 or j % 5 == 0 else "" for j in range(n)], fontsize=7)
-        axes.set_ylabel("neuron j")
+    high = 1.0 if activation in ("sigmoid", "tanh") else max(float(a.max()), 1.0)
+    rows, columns = (n, 1) if n <= STRIP_LIMIT else _grid(n)
+    row, column = np.divmod(np.arange(n), columns)
+    neurons = EllipseCollection(
+        0.8, 0.8, 0.0, units="xy", offsets=np.column_stack([column, row]), offset_transform=axes.transData,
+        cmap=BRIGHTNESS, edgecolors="0.45", linewidths=0.6,
+    )
+    neurons.set_array(a)
+    neurons.set_clim(low, high)
+    axes.add_collection(neurons)
+    axes.set(xlim=(-0.6, columns - 0.4), ylim=(rows - 0.4, -0.6), aspect="equal", xticks=[])
+    if columns == 1:
+        step = 1 if n <= 12 else 5
+        axes.set_yticks(range(0, n, step), [str(j) for j in range(0, n, step)], fontsize=7)
+        axes.set_ylabel("neuron j", fontsize=8)
     else:
-        rows, columns = _grid(n)
-        cells, aspect = np.full(rows * columns, np.nan), "equal"
-        cells[:n] = a
-        cells = cells.reshape(rows, columns)
         axes.set_yticks([])
-    cmap = _matplotlib().colormaps[BRIGHTNESS].with_extremes(bad="white")
-    image = axes.imshow(cells, cmap=cmap, vmin=low, vmax=high, aspect=aspect, interpolation="nearest")
-    axes.set_xticks([])
-    axes.set_title(f"layer {index}\n{n} {activation}")
-    figure.colorbar(image, ax=axes, location="bottom", shrink=0.9, aspect=8, label="activation a")
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    axes.set_title(f"hidden layer {index}\n{n} {activation}")
+    figure.colorbar(neurons, ax=axes, location="bottom", shrink=0.9, aspect=8, label="activation a")
 
 
 def _draw_output(axes, a: np.ndarray, answer: int, names, network: Network):
@@ -267,12 +290,17 @@ def _draw_output(axes, a: np.ndarray, answer: int, names, network: Network):
     bars[lit].set_color(ANSWER_COLOR)
     bars[lit].set_gid("answer")
     softmax = network.output_activation.name == "softmax"
-    value = f"{100 * a[lit]:.0f}%" if softmax else f"a = {a[lit]:.2f}"
+    value = f"{100 * a[lit]:.1f}%" if softmax else f"a = {a[lit]:.2f}"
     for j, length in enumerate(a):
-        axes.text(length, j, f" {length:.2f}", va="center", fontsize=7, color="black" if j == lit else "dimgray")
+        text = f" {100 * length:.0f}%" if softmax else f" {length:.2f}"
+        axes.text(max(length, 0), j, text, va="center", fontsize=7, color="black" if j == lit else "dimgray")
     axes.set_yticks(range(n), names if n > 1 else [f"{names[1]}?"])  # one neuron: is it class 1?
-    axes.invert_yaxis()
-    axes.set_xlim(min(0.0, float(a.min())), max(1.0, float(a.max())) * 1.2)
+    middle, half = (n - 1) / 2, max(n, 5) / 2  # a few outputs keep the bars' usual thickness
+    axes.set_ylim(middle + half, middle - half)  # class 0 at the top
+    top = max(1.0, float(a.max()))
+    axes.set_xlim(min(0.0, float(a.min())), top * 1.15)
+    if top == 1.0:
+        axes.set_xticks([0, 0.25, 0.5, 0.75, 1])
     axes.set_xlabel("probability" if softmax else f"activation ({network.output_activation.name})")
     axes.set_title(f"output: the answer is\n{names[answer]} ({value})", color=ANSWER_COLOR)
 
@@ -338,10 +366,15 @@ def plot_mistakes(network: Network, x, y, classes=None, path=None, max_images: i
         i = shown[tile]
         axes.imshow(inputs[i].reshape(shape), cmap=BRIGHTNESS, vmin=0, vmax=1)
         score = output[i, predicted[i]] if output.shape[1] > 1 else output[i, 0]
-        value = f"{100 * score:.0f}%" if softmax else f"a={score:.2f}"
+        value = f"{100 * score:.0f}%" if softmax else f"output {score:.2f}"
         axes.set_title(f"true {names[labels[i]]} /\npredicted {names[predicted[i]]} ({value})", fontsize=8)
     some = "" if len(shown) == len(wrong) else f", the first {len(shown)} shown"
-    figure.suptitle(f"Mistakes: {len(wrong)} of {len(labels)} inputs wrong{some}")
+    how_sure = "its probability" if softmax else "its output neuron's activation"
+    figure.suptitle(
+        f"Mistakes: {len(wrong)} of {len(labels)} inputs wrong{some}\n"
+        f"each: the true label, the network's answer and {how_sure}",
+        fontsize=11,
+    )
     return _finish(figure, path)
 
 
@@ -362,9 +395,12 @@ def plot_class_means(x, y, classes=None, path=None):
     if shape is None:
         raise ValueError(f"plot_class_means draws images; x of shape {x.shape} does not hold square images")
     k = len(classes) if classes is not None else int(y.max()) + 1
+    if y.max() >= k:
+        raise ValueError(f"y has labels up to {y.max()}, but classes names only {k}: {list(classes)}")
     names = _class_names(classes, k)
     images = x.reshape(len(x), *shape).astype(np.float64)
-    top = 255.0 if x.dtype == np.uint8 else max(float(images.max()), 1e-12)
+    means = [images[y == c].mean(axis=0) if (y == c).any() else np.zeros(shape) for c in range(k)]
+    top = max(max(float(mean.max()) for mean in means), 1e-12)  # the brightest mean is white
     rows, columns = _grid(k)
     figure = _figure(1.6 * columns + 1.2, 1.8 * rows + 0.6)
     tiles = figure.subplots(rows, columns, squeeze=False)
@@ -372,11 +408,10 @@ def plot_class_means(x, y, classes=None, path=None):
         axes.set_axis_off()
         if c >= k:
             continue
-        members = y == c
-        mean = images[members].mean(axis=0) if members.any() else np.zeros(shape)
-        image = axes.imshow(mean, cmap=BRIGHTNESS, vmin=0, vmax=top)
-        axes.set_title(f"{names[c]}  ({int(members.sum())} images)", fontsize=9)
-    figure.colorbar(image, ax=tiles, shrink=0.7, label="mean pixel value")
+        image = axes.imshow(means[c], cmap=BRIGHTNESS, vmin=0, vmax=top)
+        axes.set_title(f"{names[c]}  ({int(np.count_nonzero(y == c))} images)", fontsize=9)
+    scale = " (0-255)" if x.dtype == np.uint8 else ""
+    figure.colorbar(image, ax=tiles, shrink=0.7, label=f"mean pixel value{scale}")
     figure.suptitle("The average image of each class")
     return _finish(figure, path)
 
@@ -433,6 +468,19 @@ def _grid(n: int) -> tuple[int, int]:
     side = math.ceil(math.sqrt(n))
     columns = min(range(side, side + 3), key=lambda c: (-(-n // c) * c - n, c))
     return -(-n // columns), columns
+
+
+def _layer_name(network: Network, layer: int) -> str:
+    """Dense layer ``layer`` (from 0) in the lessons' words: "hidden layer 1" ... "the output layer"."""
+    return "the output layer" if layer == len(network.dense_layers) - 1 else f"hidden layer {layer + 1}"
+
+
+def _frame(axes) -> None:
+    """No ticks, a thin grey frame: an image tile."""
+    axes.set_xticks([])
+    axes.set_yticks([])
+    for spine in axes.spines.values():
+        spine.set_edgecolor("0.6")
 
 
 def _square(size: int) -> tuple[int, int] | None:
