@@ -49,6 +49,10 @@ class Activation:
         self.derivative(z, a, out=out)
         return np.multiply(out, grad, out=out)
 
+    def settings(self) -> dict:
+        """The constructor's arguments (none for most): what a model file keeps besides the name."""
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -145,6 +149,9 @@ class LeakyReLU(Activation):
             return derivative
         np.copyto(out, derivative)
         return out
+
+    def settings(self) -> dict:
+        return {"slope": self.slope}
 
     def __repr__(self) -> str:
         return f"LeakyReLU(slope={self.slope})"

@@ -1,53 +1,133 @@
-"""Layers: a fully connected layer of neurons, and dropout.
+"""Layers: the contract every layer keeps, and the fully connected layer of the lessons.
 
-A batch is rows: x is (n, n_in), one sample per row. A :class:`Dense` layer computes
+A batch is rows: ``a_prev`` is (n, n_in), one sample per row. A layer of neurons computes
 
-    z = x Wᵀ + b        the weighted input, (n, n_out)
-    a = σ(z)            the activation, (n, n_out)
+    z = weighted_input(a_prev)      each neuron's weighted input    (n, n_out)
+    a = σ(z)                        its activation                  (n, n_out)
 
-with ``W`` of shape (n_out, n_in), row j holding the weights into neuron j (the lessons' ``w_jk``
-and ``torch.nn.Linear``'s layout), and ``b`` of shape (n_out,).
+and for backpropagation, given the error ``δ = ∂C/∂z`` of its neurons (averaged over the batch
+by the cost, so a layer applies only the chain rule), it answers three questions:
 
-Backpropagation through it, given the error ``δ = ∂C/∂z`` of its neurons (averaged over the
-batch by the cost, so the layer applies only the chain rule)::
+    gradient(δ, a_prev)       BP3, BP4: ∂C/∂b and ∂C/∂W, into the layer's ``gradients``
+    backpropagate(δ)          the first half of BP2: ∂C/∂a_prev, how the cost moves with each
+                              input's activation (for Dense: δ W)
+    error(∂C/∂a, z, a)        the second half of BP2: δ = ∂C/∂a ⊙ σ'(z) for this layer's neurons
 
-    ∂C/∂W = δᵀ x        (n_out, n_in)
-    ∂C/∂b = Σ_rows δ    (n_out,)
-    ∂C/∂x = δ W         (n, n_in): sent back to the layer below, which multiplies by its σ'(z)
+:meth:`nnet.Network.backprop` puts them together in the lessons' order. That is the whole
+contract: the network never asks a layer what kind it is, and a convolutional or pooling layer
+is another class answering the same methods.
 
-Two paths through each layer. ``forward(x)`` is the plain one: it allocates and returns fresh
-arrays, so what it returns is the caller's to keep. ``forward(x, training=True)`` is the
-training path: it writes into buffers the layer keeps (reallocated only when a batch is larger
-than any before), remembers its input, z and a for ``backward``, and returns a view that the
-next training call overwrites.
+Dropout is a rate of a hidden layer: while training, each of its activations is zeroed with
+probability ``dropout`` and the survivors are scaled by ``1 / (1 - dropout)`` (inverted dropout,
+so nothing changes at prediction time). ``error`` passes ∂C/∂a through the same mask.
+
+Arrays a layer keeps between the forward and the backward pass of a training step (dropout's
+mask, ...) live in the ``cache`` dict the caller passes in (the training workspace, see
+:mod:`nnet.speed`), not in the layer: a layer holds only its parameters and their gradients.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import activations, initializers
+from . import activations, checks, initializers
 
 
 class Layer:
-    """Base class: a layer maps (n, n_in) to (n, n_out) and sends gradients back."""
+    """What every layer has and does; see the module docstring for the contract.
 
-    n_in: int
-    n_out: int
+    Attributes
+    ----------
+    n_in, n_out : int
+        Values per sample coming in and going out.
+    input_shape, output_shape : tuple of int
+        The same, as the shape of one sample (``(n_in,)`` for a Dense layer).
+    activation : Activation
+        σ, applied by :meth:`forward`.
+    dropout : float
+        The rate at which its activations are dropped while training (0: never).
+    parameters, gradients : dict of name -> ndarray
+        The arrays gradient descent moves (``W``, ``b``) and their gradients ∂C/∂W, ∂C/∂b.
+    decayed : tuple of str
+        The parameters weight decay applies to (the weights, not the biases).
+    """
 
-    def forward(self, x: np.ndarray, *, training: bool = False, rng=None) -> np.ndarray:
-        raise NotImplementedError
+    kind = ""
+    activation: activations.Activation
+    dropout = 0.0
+    decayed: tuple[str, ...] = ()
 
-    def backward(self, grad: np.ndarray, *, input_gradient: bool = True) -> np.ndarray | None:
-        raise NotImplementedError
+    def __init__(self):
+        self.parameters: dict[str, np.ndarray] = {}
+        self.gradients: dict[str, np.ndarray] = {}
+
+    @property
+    def n_in(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_out(self) -> int:
+        return int(np.prod(self.output_shape))
 
     @property
     def n_parameters(self) -> int:
-        return 0
+        return sum(array.size for array in self.parameters.values())
+
+    def weighted_input(self, a_prev: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """z for the activations ``a_prev`` of the layer below."""
+        raise NotImplementedError
+
+    def forward(self, a_prev, z=None, a=None, cache: dict | None = None, rng=None) -> np.ndarray:
+        """``a = σ(z)``, ``z = weighted_input(a_prev)``, written into ``z`` and ``a`` if given.
+
+        Without ``cache`` this is prediction: no dropout, and ``a`` may overwrite ``z``. With
+        ``cache`` (a dict kept for the backward pass) it is training: ``z`` and ``a`` are both
+        kept, and dropout draws its mask from ``rng``. Returns the layer's output, which is ``a``
+        (after dropout, when training with a rate).
+        """
+        z = self.weighted_input(a_prev, out=z)
+        a = self.activation.value(z, out=z if a is None else a)
+        if cache is None or not self.dropout:
+            return a
+        return self._drop(a, cache, rng)
+
+    def gradient(self, delta: np.ndarray, a_prev: np.ndarray, cache: dict | None = None) -> None:
+        """BP3 and BP4: set ``gradients`` from this layer's δ (n, n_out) and its inputs."""
+
+    def backpropagate(self, delta: np.ndarray, out: np.ndarray | None = None, cache: dict | None = None) -> np.ndarray:
+        """∂C/∂a_prev (n, n_in) from this layer's δ (n, n_out)."""
+        raise NotImplementedError
+
+    def error(self, grad: np.ndarray, z: np.ndarray, a: np.ndarray, cache: dict | None = None) -> np.ndarray:
+        """δ = ∂C/∂z from ``grad`` = ∂C/∂a (overwritten with the result): through dropout's mask
+        (when training with a rate), then ⊙ σ'(z)."""
+        if self.dropout and cache is not None and "mask" in cache:
+            grad *= cache["mask"][: len(grad)]
+        return self.activation.backward(z, a, grad, out=grad)
+
+    def _drop(self, a: np.ndarray, cache: dict, rng) -> np.ndarray:
+        """Inverted dropout into the cache's arrays: a ⊙ mask, mask ∈ {0, 1 / (1 - rate)}."""
+        if rng is None:
+            raise ValueError("training with dropout needs rng, a numpy.random.Generator")
+        n = len(a)
+        if cache.get("capacity", 0) < n or cache["mask"].dtype != a.dtype:
+            cache["mask"], cache["dropped"] = np.empty_like(a), np.empty_like(a)
+            cache["capacity"] = n
+        mask, dropped = cache["mask"][:n], cache["dropped"][:n]
+        rng.random(out=mask, dtype=a.dtype)
+        # keep where u >= rate, scaled by 1/(1 - rate): (u >= rate) * scale in one ufunc call
+        np.greater_equal(mask, self.dropout, out=mask, casting="unsafe")
+        mask *= 1.0 / (1.0 - self.dropout)
+        return np.multiply(a, mask, out=dropped)
+
+    def describe(self) -> dict:
+        """The layer as plain data: what a model file stores and ``nnet info`` and the lab show
+        (see :meth:`nnet.Network.describe`, which adds each layer's index and name)."""
+        raise NotImplementedError
 
 
 class Dense(Layer):
-    """A fully connected layer: ``a = σ(x Wᵀ + b)``.
+    """A fully connected layer: ``a = σ(W a_prev + b)``, for a batch of rows ``z = a_prev Wᵀ + b``.
 
     Parameters
     ----------
@@ -58,6 +138,8 @@ class Dense(Layer):
     init : str or callable
         How to draw W and b: ``normal``, ``lecun``, ``xavier`` or ``he``
         (see :mod:`nnet.initializers`).
+    dropout : float
+        The rate at which its activations are dropped while training (0, the default: never).
     rng : numpy.random.Generator, optional
         Where the initial values come from; ``seed`` makes one when not given.
     dtype : numpy dtype
@@ -66,12 +148,10 @@ class Dense(Layer):
     Attributes
     ----------
     W : ndarray of shape (n_out, n_in)
-        Row j holds the weights into neuron j.
+        Row j holds the weights into neuron j (the lessons' ``w_jk``, ``torch.nn.Linear``'s layout).
     b : ndarray of shape (n_out,)
     dW, db : ndarrays like W and b
-        ∂C/∂W and ∂C/∂b from the last ``backward``.
-    input, z, a : ndarrays
-        From the last training-mode ``forward``.
+        ∂C/∂W and ∂C/∂b from the last :meth:`gradient`.
 
     Examples
     --------
@@ -80,182 +160,93 @@ class Dense(Layer):
     (5, 30)
     """
 
-    def __init__(
-        self,
-        n_in: int,
-        n_out: int,
-        activation="sigmoid",
-        *,
-        init="normal",
-        rng: np.random.Generator | None = None,
-        seed: int | None = None,
-        dtype=np.float32,
-    ):
+    kind = "dense"
+    decayed = ("W",)
+
+    def __init__(self, n_in: int, n_out: int, activation="sigmoid", *, init="normal", dropout: float = 0.0,
+                 rng: np.random.Generator | None = None, seed: int | None = None, dtype=np.float32):
+        super().__init__()
         for name, size in (("n_in", n_in), ("n_out", n_out)):
             if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
                 raise ValueError(f"Dense {name} must be a positive integer; got {size!r}")
-        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.input_shape, self.output_shape = (int(n_in),), (int(n_out),)
         self.activation = activations.get(activation)
+        self.dropout = checks.rate("dropout", dropout)
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
         rng = rng if rng is not None else np.random.default_rng(seed)
         W, b = initializers.get(init)(rng, self.n_out, self.n_in)
-        self._W = np.ascontiguousarray(W, dtype=self.dtype)
-        self._b = np.ascontiguousarray(b, dtype=self.dtype)
-        self.dW = np.zeros_like(self._W)
-        self.db = np.zeros_like(self._b)
-        self.input = self.z = self.a = None
-        self._capacity = 0
+        self.parameters = {"W": np.ascontiguousarray(W, self.dtype), "b": np.ascontiguousarray(b, self.dtype)}
+        self.gradients = {name: np.zeros_like(array) for name, array in self.parameters.items()}
 
-    # -- parameters -------------------------------------------------------------------------
+    # -- the parameters, by the lessons' names ------------------------------------------------
     @property
     def W(self) -> np.ndarray:
-        return self._W
+        return self.parameters["W"]
 
     @W.setter
     def W(self, value) -> None:
-        self._assign("W", self._W, value)
+        _assign("Dense.W", self.parameters["W"], value)
 
     @property
     def b(self) -> np.ndarray:
-        return self._b
+        return self.parameters["b"]
 
     @b.setter
     def b(self, value) -> None:
-        self._assign("b", self._b, value)
-
-    def _assign(self, name, target, value):
-        # Copy into the existing array: a network keeps W and b as views into one flat array.
-        value = np.asarray(value)
-        if value.shape != target.shape:
-            raise ValueError(f"Dense.{name} must have shape {target.shape}; got {value.shape}")
-        target[...] = value
-
-    def bind(self, W: np.ndarray, b: np.ndarray, dW: np.ndarray, db: np.ndarray) -> None:
-        """Move the parameters into the given arrays (views into a network's flat storage)."""
-        W[...] = self._W
-        b[...] = self._b
-        self._W, self._b, self.dW, self.db = W, b, dW, db
+        _assign("Dense.b", self.parameters["b"], value)
 
     @property
-    def n_parameters(self) -> int:
-        return self._W.size + self._b.size
+    def dW(self) -> np.ndarray:
+        return self.gradients["W"]
 
-    # -- forward ----------------------------------------------------------------------------
-    def weighted_input(self, x: np.ndarray) -> np.ndarray:
-        """z = x Wᵀ + b, (n, n_out), freshly allocated."""
-        z = x @ self._W.T
-        z += self._b
+    @property
+    def db(self) -> np.ndarray:
+        return self.gradients["b"]
+
+    # -- forward -----------------------------------------------------------------------------
+    def weighted_input(self, a_prev, out=None):
+        """z = a_prev Wᵀ + b, (n, n_out)."""
+        z = np.matmul(a_prev, self.parameters["W"].T, out=out)
+        z += self.parameters["b"]
         return z
 
-    def forward(self, x: np.ndarray, *, training: bool = False, rng=None) -> np.ndarray:
-        """a = σ(x Wᵀ + b) for x of shape (n, n_in); returns (n, n_out).
-
-        With ``training=True`` the result is a view into the layer's buffers (overwritten by the
-        next training call) and input, z and a are kept for :meth:`backward`.
-        """
-        if not training:
-            z = self.weighted_input(x)
-            return self.activation.value(z, out=z)
-        z, a = self._buffers(len(x))
-        np.matmul(x, self._W.T, out=z)
-        z += self._b
-        self.activation.value(z, out=a)
-        self.input, self.z, self.a = x, z, a
-        return a
-
-    def _buffers(self, n: int):
-        if n > self._capacity:
-            shape = (n, self.n_out)
-            self._z = np.empty(shape, self.dtype)
-            self._a = np.empty(shape, self.dtype)
-            self._grad_input = np.empty((n, self.n_in), self.dtype)
-            self._capacity = n
-        return self._z[:n], self._a[:n]
-
-    # -- backward ---------------------------------------------------------------------------
-    def backward(
-        self, grad: np.ndarray, *, input_gradient: bool = True, is_delta: bool = False
-    ) -> np.ndarray | None:
-        """Backpropagate through the layer after a training-mode ``forward``.
-
-        Parameters
-        ----------
-        grad : ndarray of shape (n, n_out)
-            ∂C/∂a, the gradient with respect to this layer's output; or, with ``is_delta=True``,
-            already δ = ∂C/∂z (the output layer, whose δ the cost computes directly). The array
-            may be overwritten.
-        input_gradient : bool
-            Whether to compute ∂C/∂x (not needed for the first layer while training).
-
-        Returns
-        -------
-        ndarray of shape (n, n_in), or None
-            ∂C/∂x = δ W, a view into the layer's buffer. Sets ``dW`` and ``db``.
-        """
-        if self.z is None:
-            raise RuntimeError("Dense.backward() needs a forward(x, training=True) first")
-        delta = grad if is_delta else self.activation.backward(self.z, self.a, grad, out=grad)
+    # -- backward ----------------------------------------------------------------------------
+    def gradient(self, delta, a_prev, cache=None):
+        """BP3: ∂C/∂b = Σ_rows δ.  BP4: ∂C/∂W = δᵀ a_prev (summed over the batch's rows)."""
+        dW, db = self.gradients["W"], self.gradients["b"]
         if len(delta) > 1:
-            np.matmul(delta.T, self.input, out=self.dW)  # ∂C/∂W = δᵀ x
+            np.matmul(delta.T, a_prev, out=dW)
         else:  # one sample: an outer product, which BLAS's matrix product does slowly
-            np.multiply(delta.T, self.input, out=self.dW)
-        np.add.reduce(delta, axis=0, out=self.db)  # ∂C/∂b = Σ δ
-        if not input_gradient:
-            return None
-        return np.matmul(delta, self._W, out=self._grad_input[: len(delta)])  # ∂C/∂x = δ W
+            np.multiply(delta.T, a_prev, out=dW)
+        np.add.reduce(delta, axis=0, out=db)
+
+    def backpropagate(self, delta, out=None, cache=None):
+        """∂C/∂a_prev = δ W, (n, n_in): each input's share of the error, by its weights."""
+        return np.matmul(delta, self.parameters["W"], out=out)
+
+    def describe(self) -> dict:
+        entry = {"kind": self.kind, "n_in": self.n_in, "n_out": self.n_out, "activation": self.activation.name}
+        entry.update(self.activation.settings())
+        entry["dropout"] = self.dropout
+        entry["parameters"] = self.n_parameters
+        return entry
 
     def __repr__(self) -> str:
-        return (
-            f"Dense(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation.name!r}, "
-            f"dtype={self.dtype.name})"
-        )
+        dropout = f", dropout={self.dropout}" if self.dropout else ""
+        return (f"Dense(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation.name!r}{dropout}, "
+                f"dtype={self.dtype.name})")
 
 
-class Dropout(Layer):
-    """Inverted dropout: while training, each input is zeroed with probability ``rate`` and the
-    survivors are scaled by ``1 / (1 - rate)``, so nothing changes at prediction time, when the
-    layer passes its input through untouched.
+def _assign(name: str, target: np.ndarray, value) -> None:
+    """Copy into the existing array: a network keeps every parameter as a view into one flat array."""
+    value = np.asarray(value)
+    if value.shape != target.shape:
+        raise ValueError(f"{name} must have shape {target.shape}; got {value.shape}")
+    target[...] = value
 
-    The mask of the last training pass is kept as ``mask`` (zeros and ``1 / (1 - rate)``);
-    ``backward`` multiplies the gradient by it.
-    """
 
-    def __init__(self, rate: float, size: int | None = None):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-            raise ValueError(f"dropout rate must be a number in [0, 1); got {rate!r}")
-        self.rate = float(rate)
-        self.n_in = self.n_out = size
-        self.mask = None
-        self._capacity = 0
-
-    def forward(self, x, *, training=False, rng=None):
-        if not training or self.rate == 0.0:
-            self.mask = None
-            return x
-        if rng is None:
-            raise ValueError("Dropout.forward(training=True) needs rng, a numpy.random.Generator")
-        n = len(x)
-        if n > self._capacity or self._buffer_dtype != x.dtype or self._out.shape[1:] != x.shape[1:]:
-            self._mask = np.empty(x.shape, x.dtype)
-            self._out = np.empty(x.shape, x.dtype)
-            self._buffer_dtype, self._capacity = x.dtype, n
-        mask, out = self._mask[:n], self._out[:n]
-        rng.random(out=mask, dtype=x.dtype)
-        # keep where u >= rate, scale by 1/(1 - rate): (u >= rate) * scale in one ufunc call
-        np.greater_equal(mask, self.rate, out=mask, casting="unsafe")
-        mask *= 1.0 / (1.0 - self.rate)
-        self.mask = mask
-        return np.multiply(x, mask, out=out)
-
-    _buffer_dtype = None
-
-    def backward(self, grad, *, input_gradient=True):
-        if self.mask is None:
-            return grad
-        return np.multiply(grad, self.mask, out=grad)
-
-    def __repr__(self) -> str:
-        return f"Dropout(rate={self.rate})"
+#: The layer classes a model file may name, by their ``kind``.
+LAYERS: dict[str, type[Layer]] = {Dense.kind: Dense}

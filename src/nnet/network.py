@@ -1,35 +1,43 @@
 """The network: a stack of layers, the forward pass, and backpropagation.
 
     a⁽⁰⁾ = x
-    a⁽ˡ⁾ = σ(W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)        for l = 1 ... L, each a Dense layer
+    a⁽ˡ⁾ = σ(W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)        for l = 1 ... L
     output = a⁽ᴸ⁾                       the brightest output neuron is the answer
 
-Backpropagation, the four equations of the lessons, for a batch of rows:
+:meth:`Network.backprop_batch` is backpropagation, the lessons' four equations in their order,
+for a batch of rows (C is the batch's mean cost, so every gradient is a mean over its rows):
 
-    δᴸ = ∂C/∂zᴸ                         from the cost (:mod:`nnet.losses`), with the 1/n
-    δˡ = (δˡ⁺¹ Wˡ⁺¹) ⊙ σ'(zˡ)           the error moves back one layer
-    ∂C/∂Wˡ = δˡᵀ a⁽ˡ⁻¹⁾,  ∂C/∂bˡ = Σ_rows δˡ
+    BP1  δᴸ = ∇ₐC ⊙ σ'(zᴸ)                   the output layer's error, from the cost
+    BP2  δˡ = ((Wˡ⁺¹)ᵀ δˡ⁺¹) ⊙ σ'(zˡ)          the error moves back one layer
+    BP3  ∂C/∂bˡ = δˡ
+    BP4  ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ
 
 Every parameter of the network lives in one flat array, ``network.parameters``: all the
-weights first, then all the biases, with each layer's ``W`` and ``b`` a view into it (and the
+weights first, then all the biases, each layer's ``W`` and ``b`` a view into it (and the
 gradients likewise in ``network.gradients``). An optimizer then updates the whole network with
 a handful of array operations, however many layers it has.
+
+Layers are numbered from 0, the first hidden layer, to L - 1, the output layer, everywhere: in
+model files (``layers.0.W``), errors, ``nnet info``, the pictures and the lab. Their names come
+from :func:`layer_name`: "hidden 1", "hidden 2", ..., "output".
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations, initializers, inputs, losses
-from .layers import Dense, Dropout, Layer
+from . import activations, checks, data, initializers, losses, training
+from .layers import Dense, Layer
+from .speed import Workspace
 
-#: Inputs and outputs are processed in slices of this many rows by predict and evaluate,
-#: which bounds their memory whatever the size of x.
+#: Inputs are fed forward in slices of this many rows by predict and evaluate, which bounds
+#: their memory whatever the size of x.
 EVALUATION_BATCH = 4096
 
-#: The default initializer for each hidden activation when ``init="auto"``.
+#: The initializer for each activation when ``init="auto"``.
 AUTO_INIT = {
     "sigmoid": "normal",  # the lessons' network
     "tanh": "xavier",
@@ -40,20 +48,36 @@ AUTO_INIT = {
 }
 
 
+def layer_name(index: int, n_layers: int) -> str:
+    """The name of layer ``index`` (from 0) of ``n_layers``: "hidden 1", "hidden 2", ..., "output"."""
+    return "output" if index == n_layers - 1 else f"hidden {index + 1}"
+
+
 @dataclass
 class Trace:
-    """Everything a forward pass computed, for looking inside.
+    """Everything a forward pass (and a backward pass) computed, for looking inside.
 
     Attributes
     ----------
     activations : list of ndarray
-        ``[a⁽⁰⁾ = x, a⁽¹⁾, ..., a⁽ᴸ⁾]``: the input and each Dense layer's activations, (n, size).
+        ``[a⁽⁰⁾ = x, a⁽¹⁾, ..., a⁽ᴸ⁾]``: the input (scaled to floats) and each layer's
+        activations, (n, size).
     zs : list of ndarray
-        ``[z⁽¹⁾, ..., z⁽ᴸ⁾]``: each Dense layer's weighted input, (n, size).
+        ``[z⁽¹⁾, ..., z⁽ᴸ⁾]``: each layer's weighted input, (n, size).
+    deltas : list of ndarray, or None
+        From :meth:`Network.backprop` with ``record=True``: ``[δ⁽¹⁾, ..., δ⁽ᴸ⁾]``, each layer's
+        error ∂C/∂z, (n, size), where C is the batch's mean cost.
+    gradients : list of tuple, or None
+        With ``deltas``: each layer's (∂C/∂W, ∂C/∂b).
+    cost : float or None
+        With ``deltas``: the batch's mean cost C.
     """
 
     activations: list[np.ndarray]
     zs: list[np.ndarray]
+    deltas: list[np.ndarray] | None = None
+    gradients: list[tuple[np.ndarray, ...]] | None = None
+    cost: float | None = None
 
     @property
     def output(self) -> np.ndarray:
@@ -70,13 +94,14 @@ class Scores:
 
 
 class Network:
-    """A feed-forward network of Dense layers.
+    """A feed-forward network.
 
     Parameters
     ----------
-    sizes : sequence of int
+    layers : sequence of int, or of Layer
         Neurons per layer, input first: ``[784, 30, 10]`` is 784 inputs, 30 hidden neurons and
-        10 outputs.
+        10 outputs. Or the layers themselves (``[Dense(784, 30), Dense(30, 10)]``), each built
+        with its own activation, initial weights and dropout; then only ``cost`` applies.
     activation : str, Activation, or a list of them
         σ of the hidden layers (one, or one per hidden layer): ``sigmoid``, ``tanh``, ``relu``,
         ``leaky_relu``, ``identity`` (or ``softmax``), or an Activation such as ``LeakyReLU(0.2)``.
@@ -88,11 +113,22 @@ class Network:
         ``normal``, ``lecun``, ``xavier``, ``he``, or ``auto`` (the default): ``normal`` for
         sigmoid layers as in the lessons, ``he`` for ReLU, ``xavier`` otherwise.
     dropout : float
-        Dropout rate after each hidden layer while training (0 for none).
+        The dropout rate of every hidden layer while training (0 for none).
     seed : int, optional
         Seeds the initial weights; the same seed gives the same network.
     dtype : str or dtype
         ``float32`` (the default, fast) or ``float64`` (for gradient checks).
+
+    Attributes
+    ----------
+    layers : list of Layer
+    cost : Cost
+    sizes : list of int
+        Values per sample into the first layer, then out of each layer.
+    parameters, gradients : ndarray
+        Every parameter, and its gradient, in one flat array (each layer's arrays are views).
+    metadata : dict
+        What a model file says about the network (classes, history, scores ...); see nnet.save.
 
     Examples
     --------
@@ -103,107 +139,58 @@ class Network:
     ((128, 784), (128,))
     """
 
-    def __init__(
-        self,
-        sizes,
-        activation="sigmoid",
-        output: str | None = None,
-        cost: str = "quadratic",
-        init: str = "auto",
-        dropout: float = 0.0,
-        seed: int | None = None,
-        dtype="float32",
-    ):
-        sizes = inputs.checked_sizes(sizes)
-        n_hidden = len(sizes) - 2
-        one = isinstance(activation, (str, activations.Activation))
-        hidden = [activation] * n_hidden if one else list(activation)
-        if len(hidden) != n_hidden:
-            raise ValueError(
-                f"activation lists one name per hidden layer: {n_hidden} for sizes {sizes}; "
-                f"got {len(hidden)}"
-            )
-        for name in hidden:
-            activations.get(name)
-        if init != "auto" and not callable(init) and init not in initializers.INITIALIZERS:
-            raise ValueError(
-                f"unknown init {init!r}; choose one of: auto, {', '.join(initializers.INITIALIZERS)}"
-            )
-        if dropout and not n_hidden:
-            raise ValueError(
-                f"dropout acts after hidden layers, and sizes {sizes} have none; give dropout=0 "
-                f"or add a hidden layer"
-            )
-        cost_object = losses.get(cost)
-        if output is None:
-            output = "softmax" if cost_object.name == "cross_entropy" else "sigmoid"
-        layer_activations = hidden + [output]
-        rng = np.random.default_rng(seed)
-        layers: list[Layer] = []
-        for index, (n_in, n_out, name) in enumerate(zip(sizes[:-1], sizes[1:], layer_activations)):
-            act = activations.get(name)
-            layer_init = AUTO_INIT.get(act.name, "xavier") if init == "auto" else init
-            layers.append(Dense(n_in, n_out, act, init=layer_init, rng=rng, dtype=dtype))
-            if dropout and index < n_hidden:
-                layers.append(Dropout(dropout, size=n_out))
-        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        self.dropout = float(dropout)
-        self.seed = None if seed is None else int(seed)
-        self._setup(layers, cost_object)
+    def __init__(self, layers, activation="sigmoid", output: str | None = None, cost: str = "quadratic",
+                 init: str = "auto", dropout: float = 0.0, seed: int | None = None, dtype="float32"):
+        cost = losses.get(cost)
+        given = list(layers) if isinstance(layers, (list, tuple)) else layers
+        if isinstance(given, list) and given and all(isinstance(layer, Layer) for layer in given):
+            built = (activation, output, init, dropout, seed, dtype) != ("sigmoid", None, "auto", 0.0, None, "float32")
+            if built:
+                raise ValueError("with layers given as Layer objects, set activation, init, dropout, seed and "
+                                 "dtype on the layers; Network takes only cost")
+            self.init, self.seed = "custom", None
+        else:
+            given = _dense_layers(_checked_sizes(layers), activation, output, cost, init, dropout, seed, dtype)
+            self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+            self.seed = None if seed is None else int(seed)
+        self._set_layers(given, cost)
 
-    @classmethod
-    def from_layers(cls, layers: list[Layer], cost: str = "quadratic") -> "Network":
-        """Build a network from a list of layers (Dense, Dropout) of matching sizes."""
-        network = cls.__new__(cls)
-        network.init = "custom"
-        rates = [layer.rate for layer in layers if isinstance(layer, Dropout)]
-        network.dropout = rates[0] if rates else 0.0
-        network.seed = None
-        network._setup(list(layers), losses.get(cost))
-        return network
-
-    def _setup(self, layers: list[Layer], cost: losses.Cost) -> None:
-        dense = [layer for layer in layers if isinstance(layer, Dense)]
-        if not dense or not isinstance(layers[0], Dense) or not isinstance(layers[-1], Dense):
-            raise ValueError("a network starts and ends with a Dense layer")
-        for index, (below, above) in enumerate(zip(dense[:-1], dense[1:])):
-            if below.n_out != above.n_in:
-                raise ValueError(
-                    f"layer {index + 1} takes {above.n_in} inputs but layer {index} has "
-                    f"{below.n_out} neurons"
-                )
-        dtypes = {layer.dtype for layer in dense}
+    def _set_layers(self, layers: list[Layer], cost: losses.Cost) -> None:
+        for index, (below, above) in enumerate(zip(layers[:-1], layers[1:])):
+            if below.output_shape != above.input_shape:
+                raise ValueError(f"layer {index + 1} takes inputs of shape {above.input_shape} but layer {index} "
+                                 f"gives {below.output_shape}")
+        if layers[-1].dropout:
+            raise ValueError("the output layer cannot have dropout: it is what the cost compares with the targets")
+        dtypes = {layer.dtype for layer in layers}
         if len(dtypes) != 1:
             raise ValueError(f"all layers must share one dtype; got {sorted(map(str, dtypes))}")
-        cost.check_output(dense[-1].activation)
+        cost.check_output(layers[-1].activation)
         self.layers = layers
-        self.dense_layers = dense
         self.cost = cost
-        self.dtype = dense[0].dtype
-        self.sizes = [dense[0].n_in] + [layer.n_out for layer in dense]
-        #: What a model file says about the network (classes, history, scores ...); see nnet.save.
+        self.dtype = layers[0].dtype
+        self.input_shape = layers[0].input_shape
+        self.sizes = [layers[0].n_in] + [layer.n_out for layer in layers]
         self.metadata: dict = {}
+        self._targets = data.target_rule(cost.name, layers[-1].activation.name)
         self._bind_parameters()
-        self._delta_capacity = 0
 
     def _bind_parameters(self) -> None:
-        """Move every W and b into one flat array (weights first, then biases)."""
-        dense = self.dense_layers
-        n_weights = sum(layer.W.size for layer in dense)
-        total = n_weights + sum(layer.b.size for layer in dense)
+        """Move every parameter into one flat array: the decayed ones (weights) first."""
+        arrays = [(layer, name) for layer in self.layers for name in layer.parameters]
+        arrays.sort(key=lambda pair: pair[1] not in pair[0].decayed)  # stable: layer order kept
+        total = sum(layer.parameters[name].size for layer, name in arrays)
         self.parameters = np.empty(total, self.dtype)
         self.gradients = np.zeros(total, self.dtype)
-        self.n_weights = n_weights
-        weight_at, bias_at = 0, n_weights
-        for layer in dense:
-            w_end, b_end = weight_at + layer.W.size, bias_at + layer.b.size
-            layer.bind(
-                self.parameters[weight_at:w_end].reshape(layer.W.shape),
-                self.parameters[bias_at:b_end],
-                self.gradients[weight_at:w_end].reshape(layer.W.shape),
-                self.gradients[bias_at:b_end],
-            )
-            weight_at, bias_at = w_end, b_end
+        self.n_decayed = sum(layer.parameters[name].size for layer, name in arrays if name in layer.decayed)
+        at = 0
+        for layer, name in arrays:
+            shape = layer.parameters[name].shape
+            end = at + layer.parameters[name].size
+            self.parameters[at:end] = layer.parameters[name].ravel()
+            layer.parameters[name] = self.parameters[at:end].reshape(shape)
+            layer.gradients[name] = self.gradients[at:end].reshape(shape)
+            at = end
 
     # -- what the network is ----------------------------------------------------------------
     @property
@@ -215,14 +202,6 @@ class Network:
         return self.sizes[-1]
 
     @property
-    def output_activation(self) -> activations.Activation:
-        return self.dense_layers[-1].activation
-
-    @property
-    def hidden_activations(self) -> list[str]:
-        return [layer.activation.name for layer in self.dense_layers[:-1]]
-
-    @property
     def n_parameters(self) -> int:
         return self.parameters.size
 
@@ -230,77 +209,36 @@ class Network:
     def class_names(self) -> list[str]:
         """The name of each answer: ``metadata["classes"]`` when it names them all, else "0",
         "1", ... (two answers, 0 and 1, for a network with a single output neuron)."""
-        k = max(self.n_outputs, 2)
+        k = data.n_answers(self.n_outputs)
         classes = self.metadata.get("classes")
         if isinstance(classes, (list, tuple)) and len(classes) == k:
             return [str(name) for name in classes]
         return [str(index) for index in range(k)]
 
-    def config(self) -> dict:
-        """The constructor's arguments as a plain dict. For a network built from sizes with
-        activations given by name, ``Network(**net.config())`` builds it again (the same
-        parameters, given the same seed); one built ``from_layers`` is described, not rebuilt."""
-        hidden = self.hidden_activations
+    def describe(self) -> dict:
+        """The network as plain data: the description a model file keeps and ``nnet info``, the
+        pictures and the lab show. ``layers`` holds each layer's index, name and
+        :meth:`Layer.describe`."""
+        n = len(self.layers)
         return {
             "sizes": list(self.sizes),
-            "activation": hidden[0] if len(set(hidden)) == 1 else (hidden or "sigmoid"),
-            "output": self.output_activation.name,
+            "input_shape": list(self.input_shape),
+            "layers": [{"index": i, "name": layer_name(i, n), **layer.describe()} for i, layer in enumerate(self.layers)],
             "cost": self.cost.name,
-            "init": self.init,
-            "dropout": self.dropout,
-            "seed": self.seed,
             "dtype": self.dtype.name,
+            "parameters": int(self.n_parameters),
         }
 
-    def get_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Copies of every Dense layer's (W, b)."""
-        return [(layer.W.copy(), layer.b.copy()) for layer in self.dense_layers]
-
-    def set_weights(self, weights) -> None:
-        """Set every Dense layer's (W, b) from a list like :meth:`get_weights` returns."""
-        weights = list(weights)
-        if len(weights) != len(self.dense_layers):
-            raise ValueError(
-                f"expected {len(self.dense_layers)} (W, b) pairs, one per Dense layer; got {len(weights)}"
-            )
-        pairs = [(np.asarray(W), np.asarray(b)) for W, b in weights]
-        for index, (layer, (W, b)) in enumerate(zip(self.dense_layers, pairs)):
-            if W.shape != layer.W.shape or b.shape != layer.b.shape:
-                raise ValueError(
-                    f"layer {index} needs W of shape {layer.W.shape} and b of shape "
-                    f"{layer.b.shape}; got {W.shape} and {b.shape}"
-                )
-        for layer, (W, b) in zip(self.dense_layers, pairs):  # all checked: now assign
-            layer.W, layer.b = W, b
-
-    def copy(self) -> "Network":
+    def copy(self) -> Network:
         """An independent network with the same layers and parameters."""
-        import copy
-
         twin = copy.deepcopy(self)
         twin._bind_parameters()  # deepcopy copies each view apart from its flat array: rejoin them
         return twin
 
-    def summary(self) -> str:
-        """A table of the layers, their shapes and parameter counts."""
-        lines = [f"{'layer':<8}{'kind':<10}{'shape':<16}{'activation':<12}{'parameters':>12}"]
-        for index, layer in enumerate(self.layers):
-            if isinstance(layer, Dense):
-                shape = f"{layer.n_in} -> {layer.n_out}"
-                lines.append(
-                    f"{index:<8}{'Dense':<10}{shape:<16}{layer.activation.name:<12}{layer.n_parameters:>12,}"
-                )
-            else:
-                lines.append(f"{index:<8}{'Dropout':<10}{f'rate {layer.rate}':<16}{'':<12}{0:>12}")
-        lines.append(f"cost: {self.cost.name}; {self.n_parameters:,} parameters; {self.dtype.name}")
-        return "\n".join(lines)
-
     def __repr__(self) -> str:
-        hidden = ", ".join(dict.fromkeys(self.hidden_activations)) or "none"
-        return (
-            f"Network(sizes={self.sizes}, activation={hidden!r}, "
-            f"output={self.output_activation.name!r}, cost={self.cost.name!r}, dtype={self.dtype.name})"
-        )
+        hidden = ", ".join(dict.fromkeys(layer.activation.name for layer in self.layers[:-1])) or "none"
+        return (f"Network(sizes={self.sizes}, activation={hidden!r}, output={self.layers[-1].activation.name!r}, "
+                f"cost={self.cost.name!r}, dtype={self.dtype.name})")
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, x, *, record: bool = False):
@@ -315,197 +253,163 @@ class Network:
 
         Returns
         -------
-        ndarray of shape (n, n_outputs), or a Trace
+        ndarray of shape (n, n_outputs): the output layer's activations (for a softmax output,
+        a probability per class); or a Trace
         """
-        x = self.as_inputs(x)
+        x = self._inputs(x)
         if record:
-            trace = Trace(activations=[x], zs=[])
-            a = x
-            for layer in self.dense_layers:
-                z = layer.weighted_input(a)
-                a = layer.activation.value(z)
-                trace.zs.append(z)
-                trace.activations.append(a)
-            return trace
-        return self._forward(x)
-
-    def _forward(self, x: np.ndarray) -> np.ndarray:
-        """The output for inputs checked by ``_checked_inputs``, in slices of EVALUATION_BATCH
-        rows (uint8 pixels are scaled slice by slice, so the whole x is never copied)."""
+            return self._trace(data.scaled(x, self.dtype))
         if len(x) > EVALUATION_BATCH:
-            return np.concatenate([self._forward(part) for part in _slices(x)])
-        a = self._scaled(x)
-        for layer in self.dense_layers:
-            z = np.matmul(a, layer.W.T)
-            z += layer.b
-            a = layer.activation.value(z, out=z)
+            return np.concatenate([self.forward(part) for part in _slices(x)])
+        a = data.scaled(x, self.dtype)
+        for layer in self.layers:
+            a = layer.forward(a)
         return a
 
-    def predict_proba(self, x) -> np.ndarray:
-        """The output layer's activations, (n, n_outputs): probabilities for a softmax output."""
-        return self._forward(self._checked_inputs(x))
+    def _trace(self, x: np.ndarray) -> Trace:
+        """Feed scaled inputs forward keeping every layer's z and a."""
+        zs, activations = [], [x]
+        for layer in self.layers:
+            z = np.empty((len(x), *layer.output_shape), self.dtype)
+            activations.append(layer.forward(activations[-1], z, np.empty_like(z)))
+            zs.append(z)
+        return Trace(activations=activations, zs=zs)
 
     def predict(self, x) -> np.ndarray:
-        """The answer for each sample: the index of the brightest output neuron, int64 (n,).
-
-        A network with one output neuron answers 1 where it exceeds 0.5, else 0.
-        """
-        return answers(self._forward(self._checked_inputs(x)))
+        """The answer for each sample, int64 (n,): the index of the brightest output neuron
+        (for a single output neuron: 1 where it exceeds 0.5, else 0; see :func:`nnet.data.answers`)."""
+        return data.answers(self.forward(x))
 
     def evaluate(self, x, y) -> Scores:
-        """The cost (prediction mode) and the fraction of samples predicted right."""
-        x = self._checked_inputs(x)
-        targets, labels = self.as_targets(y, len(x))
+        """The cost (prediction mode) and the fraction of samples answered right."""
+        examples = self.examples(x, y)
         cost_sum, correct = 0.0, 0
-        output_layer = self.dense_layers[-1]
-        for part, t, right in zip(_slices(x), _slices(targets), _slices(labels)):
-            a = self._scaled(part)
-            for layer in self.dense_layers[:-1]:
-                a = layer.forward(a)
-            z = output_layer.weighted_input(a)
-            a = output_layer.activation.value(z)
-            cost_sum += self.cost.total(z, a, t, output_layer.activation)
-            correct += count_correct(a, right)
-        return Scores(cost=float(cost_sum) / len(x), accuracy=correct / len(x))
+        output = self.layers[-1].activation
+        for part, targets, labels in zip(_slices(examples.x), _slices(examples.targets), _slices(examples.labels)):
+            trace = self._trace(data.scaled(part, self.dtype))
+            cost_sum += self.cost.total(trace.zs[-1], trace.output, targets, output)
+            correct += data.count_correct(trace.output, labels)
+        return Scores(cost=float(cost_sum) / len(examples), accuracy=correct / len(examples))
 
     # -- backward ---------------------------------------------------------------------------
-    def backprop(self, x, y, *, input_gradient: bool = False, rng: np.random.Generator | None = None):
-        """The gradient of the batch-mean cost with respect to every parameter.
+    def backprop(self, x, y, *, record: bool = False, input_gradient: bool = False, rng: np.random.Generator | None = None):
+        """The gradient of the batch's mean cost with respect to every parameter.
 
         Runs a training-mode forward pass (dropout on, drawing its masks from ``rng``) and
-        backpropagates.
+        backpropagates (:meth:`backprop_batch`).
 
         Parameters
         ----------
         x : array of shape (n, n_inputs)
         y : int labels (n,) or targets (n, n_outputs)
+        record : bool
+            Return a :class:`Trace` with every layer's z, a and δ, the gradients and the cost.
         input_gradient : bool
             Also return ∂C/∂x, (n, n_inputs).
 
         Returns
         -------
-        list of (dW, db)
-            One pair per Dense layer, copies, shaped like (W, b). With ``input_gradient``, the
-            tuple ``(grads, dx)``.
+        list of tuple
+            One ``(∂C/∂W, ∂C/∂b)`` per layer, copies, shaped like (W, b). With ``record``, a
+            Trace instead; with ``input_gradient``, the pair ``(that, ∂C/∂x)``.
         """
-        x = self.as_inputs(x)
-        targets, _ = self.as_targets(y, len(x))
-        if rng is None and self.dropout:
+        examples = self.examples(x, y)
+        if rng is None and any(layer.dropout for layer in self.layers):
             rng = np.random.default_rng()
-        _, dx = self._backprop(x, targets, rng, input_gradient=input_gradient)
-        grads = [(layer.dW.copy(), layer.db.copy()) for layer in self.dense_layers]
-        return (grads, dx.copy()) if input_gradient else grads
+        space = Workspace(self.layers, len(examples), self.n_outputs, self.dtype)
+        examples.gather(np.arange(len(examples)), space.x, space.targets, space.labels)
+        cost = self.backprop_batch(space, rng)
+        gradients = [tuple(gradient.copy() for gradient in layer.gradients.values()) for layer in self.layers]
+        result = gradients
+        if record:
+            result = Trace(activations=[space.x, *space.activations], zs=space.zs, deltas=space.deltas,
+                           gradients=gradients, cost=cost)
+        if input_gradient:
+            return result, self.layers[0].backpropagate(space.deltas[0], cache=space.caches[0])
+        return result
 
-    def cost_value(self, x, y, *, training: bool = False, rng: np.random.Generator | None = None) -> float:
-        """The batch-mean cost C on (x, y); with ``training=True``, with dropout masks from rng."""
-        x = self.as_inputs(x)
-        targets, _ = self.as_targets(y, len(x))
-        if not training:
-            return self.evaluate(x, targets).cost
-        if rng is None and self.dropout:
-            rng = np.random.default_rng()
-        a = x
-        for layer in self.layers:
-            a = layer.forward(a, training=True, rng=rng)
-        output = self.dense_layers[-1]
-        return self.cost.value(output.z, a, targets, output.activation)
+    def backprop_batch(self, space: Workspace, rng: np.random.Generator | None = None) -> float:
+        """Backpropagation on the minibatch in ``space`` (:class:`nnet.speed.Workspace`: x and
+        targets filled in by the data path): fills ``self.gradients`` and returns the batch's
+        mean cost C. The training loop's hot path: no checks, no copies, no allocation."""
+        layers, zs, activations, deltas, caches = self.layers, space.zs, space.activations, space.deltas, space.caches
+        # Feedforward, keeping each layer's zˡ = Wˡ aˡ⁻¹ + bˡ and aˡ = σ(zˡ) for the way back.
+        inputs = [space.x]  # what each layer reads: x, then the output of the layer below
+        for layer, z, a, cache in zip(layers, zs, activations, caches):
+            inputs.append(layer.forward(inputs[-1], z, a, cache, rng))
+        output, targets = layers[-1].activation, space.targets
+        cost = self.cost.value(zs[-1], activations[-1], targets, output)
 
-    def _backprop(self, x, targets, rng, *, input_gradient=False):
-        """Forward (training mode) and backward on checked arrays; fills ``self.gradients``.
+        # BP1  δᴸ = ∇ₐC ⊙ σ'(zᴸ)        the output error, from the cost (which holds the 1/n)
+        delta = self.cost.delta(zs[-1], activations[-1], targets, output, out=deltas[-1])
+        for l in range(len(layers) - 1, -1, -1):
+            layer = layers[l]
+            # BP3  ∂C/∂bˡ = δˡ   and   BP4  ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ,   summed over the batch's rows
+            layer.gradient(delta, inputs[l], caches[l])
+            if l:
+                # BP2  δˡ⁻¹ = ((Wˡ)ᵀ δˡ) ⊙ σ'(zˡ⁻¹)      the error moves back one layer
+                below = layers[l - 1]
+                delta = below.error(layer.backpropagate(delta, deltas[l - 1], caches[l]),
+                                    zs[l - 1], activations[l - 1], caches[l - 1])
+        return cost
 
-        Returns (cost, ∂C/∂x or None). The hot path of training: no checks, no copies.
-        """
-        a = x
-        for layer in self.layers:
-            a = layer.forward(a, training=True, rng=rng)
-        output = self.dense_layers[-1]
-        cost = self.cost.value(output.z, a, targets, output.activation)
-        grad = self.cost.delta(output.z, a, targets, output.activation, out=self._delta_buffer(len(x)))
-        last = len(self.layers) - 1
-        for index in range(last, -1, -1):
-            layer = self.layers[index]
-            need_input = index > 0 or input_gradient
-            if isinstance(layer, Dense):
-                grad = layer.backward(grad, input_gradient=need_input, is_delta=index == last)
-            else:
-                grad = layer.backward(grad)
-        return cost, grad
+    # -- learning ---------------------------------------------------------------------------
+    fit = training.fit  # net.fit(x, y, ...) is nnet.training.fit(net, x, y, ...)
 
-    def _delta_buffer(self, n: int) -> np.ndarray:
-        if n > self._delta_capacity:
-            self._delta = np.empty((n, self.n_outputs), self.dtype)
-            self._delta_capacity = n
-        return self._delta[:n]
+    def examples(self, x, y) -> data.Examples:
+        """(x, y) checked once, for training: uint8 pixels kept as they are, targets one-hot
+        (see :mod:`nnet.data`). Raises ValueError naming what is wrong and where."""
+        x = self._inputs(x)
+        targets, labels = data.as_targets(y, len(x), self.n_outputs, self.dtype, self._targets)
+        return data.Examples(x, targets, labels, self.dtype)
 
-    # -- training ---------------------------------------------------------------------------
-    def fit(self, x, y, **settings):
-        """Train by minibatch gradient descent; see :func:`nnet.training.fit` for the settings.
+    def _inputs(self, x) -> np.ndarray:
+        return data.as_inputs(x, self.input_shape, self.dtype, self._reader)
 
-        Returns the :class:`~nnet.training.History`.
-        """
-        from .training import fit  # the training loop sits above the network
+    def _reader(self) -> str:
+        first = self.layers[0]
+        return f"layer 0 ({type(first).__name__} {first.n_in} -> {first.n_out})"
 
-        return fit(self, x, y, **settings)
 
-    # -- input checks -----------------------------------------------------------------------
-    def as_inputs(self, x) -> np.ndarray:
-        """Check x and return it as a C-contiguous (n, n_inputs) array of the network's dtype.
+def _checked_sizes(sizes) -> list[int]:
+    """The layer sizes, input first, as a list of positive ints (at least two of them)."""
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise ValueError(f"sizes must be a list of layer sizes such as [784, 30, 10]; got {sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"a network needs at least two sizes (inputs and outputs), such as [784, 30, 10]; got {sizes}")
+    for index, size in enumerate(sizes):
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"layer sizes must be positive integers; got {size!r} at position {index} of {sizes}")
+    return [int(size) for size in sizes]
 
-        uint8 pixels are scaled to [0, 1]; (n_inputs,) is one sample; (n, 28, 28) is flattened.
-        Raises ValueError naming the problem: wrong width (with the first layer's size),
-        NaN or infinity (with the row), a dtype that is not numeric.
-        """
-        return self._scaled(self._checked_inputs(x))
 
-    def _scaled(self, x: np.ndarray) -> np.ndarray:
-        """Checked inputs as floats: uint8 pixels divided by 255, floats as they are."""
-        if x.dtype == np.uint8:
-            return np.multiply(x, self.dtype.type(1.0 / 255.0), dtype=self.dtype)
-        return x
-
-    def _checked_inputs(self, x) -> np.ndarray:
-        """x as a C-contiguous 2-D array of uint8 pixels (kept as they are) or of the network's
-        float dtype, checked as :meth:`as_inputs` describes."""
-        if (  # the common case, checked in as few steps as possible: a float batch ready to use
-            type(x) is np.ndarray
-            and x.dtype == self.dtype
-            and x.ndim == 2
-            and x.shape[1] == self.n_inputs
-            and len(x)
-            and x.flags.c_contiguous
-            and np.isfinite(x).all()
-        ):
-            return x
-        first = self.dense_layers[0]
-        return inputs.checked_inputs(x, self.dtype, f"layer 0 (Dense {first.n_in} -> {first.n_out})", self.n_inputs)
-
-    def as_targets(self, y, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Check y and return ``(targets, labels)``.
-
-        ``targets`` is (n, n_outputs) in the network's dtype (one-hot rows for int labels);
-        ``labels`` is int64 (n,), the index each sample should light up (argmax of the targets).
-        A network with one output takes labels 0 or 1; cross-entropy targets must be
-        probabilities (rows summing to 1 for a softmax output).
-        """
-        probabilities = None
-        if self.cost.name == "cross_entropy":
-            probabilities = "rows" if self.output_activation.name == "softmax" else "values"
-        return inputs.checked_targets(y, n, self.n_outputs, self.dtype, probabilities)
+def _dense_layers(sizes, activation, output, cost, init, dropout, seed, dtype) -> list[Dense]:
+    """The Dense layers of ``Network(sizes, ...)``, their weights drawn in order from one seed."""
+    n_hidden = len(sizes) - 2
+    one = isinstance(activation, (str, activations.Activation))
+    hidden = [activation] * n_hidden if one else list(activation)
+    if len(hidden) != n_hidden:
+        raise ValueError(f"activation lists one name per hidden layer: {n_hidden} for sizes {sizes}; got {len(hidden)}")
+    for name in hidden:
+        activations.get(name)
+    if init != "auto" and not callable(init):
+        checks.choice("init", init, ["auto", *initializers.INITIALIZERS])
+    dropout = checks.rate("dropout", dropout)
+    if dropout and not n_hidden:
+        raise ValueError(f"dropout acts on hidden layers, and sizes {sizes} have none; give dropout=0 or add a hidden layer")
+    if output is None:
+        output = "softmax" if cost.name == "cross_entropy" else "sigmoid"
+    rng = np.random.default_rng(seed)
+    layers = []
+    for index, (n_in, n_out, name) in enumerate(zip(sizes[:-1], sizes[1:], [*hidden, output])):
+        act = activations.get(name)
+        layers.append(Dense(n_in, n_out, act, init=AUTO_INIT.get(act.name, "xavier") if init == "auto" else init,
+                            dropout=dropout if index < n_hidden else 0.0, rng=rng, dtype=dtype))
+    return layers
 
 
 def _slices(array: np.ndarray):
     """array in consecutive slices of EVALUATION_BATCH rows."""
     return (array[start : start + EVALUATION_BATCH] for start in range(0, len(array), EVALUATION_BATCH))
-
-
-def answers(output: np.ndarray) -> np.ndarray:
-    """The answer in each row of an output layer's activations (n, k), int64 (n,): the index of
-    the brightest neuron, or, for a single output neuron, 1 where it exceeds 0.5, else 0."""
-    if output.shape[1] == 1:
-        return (output[:, 0] > 0.5).astype(np.int64)
-    return output.argmax(axis=1)
-
-
-def count_correct(output: np.ndarray, labels: np.ndarray) -> int:
-    """How many rows of ``output`` (n, k) answer their label (n,)."""
-    return int(np.count_nonzero(answers(output) == labels))

@@ -19,21 +19,34 @@ gradient of the weights (adamw: decays the weights directly). Unlike ``torch.opt
 of a model's parameters, nnet does not decay the biases, as the lessons do not: to compare with
 torch, put the biases in a parameter group with ``weight_decay=0``.
 
-Learning-rate schedules map an epoch number (0, 1, ...) to a factor on the learning rate:
-constant, step (``γ^⌊epoch / step_size⌋``, as ``torch.optim.lr_scheduler.StepLR``) and cosine
-(from 1 down to ``min_factor`` over the run, as ``CosineAnnealingLR``).
+How fast each step runs is not this module's business: :mod:`nnet.speed` may share one update
+between threads, through :meth:`Optimizer.step`'s ``split``. How the learning rate changes from
+epoch to epoch is :mod:`nnet.schedules`'.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._fpu import flush_denormals_in_this_thread
+from .checks import integer, number
+
+#: The range of every optimizer setting: what the optimizers check, and every door that takes one.
+RANGES = {
+    "learning_rate": {"minimum": 0.0, "open_min": True},
+    "weight_decay": {"minimum": 0.0},
+    "momentum": {"minimum": 0.0, "maximum": 1.0, "open_max": True},
+    "beta1": {"minimum": 0.0, "maximum": 1.0, "open_max": True},
+    "beta2": {"minimum": 0.0, "maximum": 1.0, "open_max": True},
+    "epsilon": {"minimum": 0.0, "open_min": True},
+}
+
+
+def check(name: str, value) -> float:
+    """``value`` as a float, if it lies in the range of the optimizer setting ``name``."""
+    return number(name, value, **RANGES[name])
 
 
 class Optimizer:
@@ -50,8 +63,8 @@ class Optimizer:
     name: str = ""
 
     def __init__(self, learning_rate: float = 0.1, weight_decay: float = 0.0):
-        self.learning_rate = _check_number("learning_rate", learning_rate, minimum=0.0, open_min=True)
-        self.weight_decay = _check_number("weight_decay", weight_decay, minimum=0.0)
+        self.learning_rate = check("learning_rate", learning_rate)
+        self.weight_decay = check("weight_decay", weight_decay)
         self.steps = 0
         self.params: np.ndarray | None = None
         self.grads: np.ndarray | None = None
@@ -72,19 +85,23 @@ class Optimizer:
         self._scratch = np.empty_like(params)
         for name in self.state_names:
             setattr(self, name, np.zeros_like(params))
-        self._parts = _split(params.size)
 
-    def step(self) -> None:
-        """Move the parameters one step against their gradient, in place."""
+    def step(self, split=None) -> None:
+        """Move the parameters one step against their gradient, in place.
+
+        ``split(update, size)`` may share the work out (:class:`nnet.speed.Threads` calls
+        ``update(start, stop)`` over parts of the parameters in several threads at once); by
+        default :meth:`update` does all of them here.
+        """
         if self.params is None:
             raise RuntimeError(f"{type(self).__name__}.step() before bind(params, grads)")
         self.steps += 1
-        if len(self._parts) == 1:
-            self._step_part(0, self.params.size)
+        if split is None:
+            self.update(0, self.params.size)
         else:
-            _run_in_parallel(self._step_part, self._parts)
+            split(self.update, self.params.size)
 
-    def _step_part(self, start: int, stop: int) -> None:
+    def update(self, start: int, stop: int) -> None:
         """The step for parameters ``start:stop``: the rule applied to views of every array."""
         params, grads = self.params[start:stop], self.grads[start:stop]
         scratch = self._scratch[start:stop]
@@ -116,7 +133,7 @@ class Optimizer:
         """Restore what :meth:`state_dict` returned (after :meth:`bind`)."""
         if state.get("name") != self.name:
             raise ValueError(f"optimizer state is for {state.get('name')!r}, not {self.name!r}")
-        self.steps = int(state["steps"])
+        self.steps = integer("optimizer state steps", state["steps"], minimum=0)
         for name in self.state_names:
             array = np.asarray(state["arrays"][name])
             target = getattr(self, name)
@@ -156,7 +173,7 @@ class Momentum(Optimizer):
 
     def __init__(self, learning_rate: float = 0.1, momentum: float = 0.9, weight_decay: float = 0.0):
         super().__init__(learning_rate, weight_decay)
-        self.momentum = _check_number("momentum", momentum, minimum=0.0, maximum=1.0, open_max=True)
+        self.momentum = check("momentum", momentum)
 
     def _update(self, params, grads, scratch, velocity):
         velocity *= self.momentum
@@ -203,9 +220,9 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ):
         super().__init__(learning_rate, weight_decay)
-        self.beta1 = _check_number("beta1", beta1, minimum=0.0, maximum=1.0, open_max=True)
-        self.beta2 = _check_number("beta2", beta2, minimum=0.0, maximum=1.0, open_max=True)
-        self.epsilon = _check_number("epsilon", epsilon, minimum=0.0, open_min=True)
+        self.beta1 = check("beta1", beta1)
+        self.beta2 = check("beta2", beta2)
+        self.epsilon = check("epsilon", epsilon)
 
     def _update(self, params, grads, scratch, m, v):
         t = self.steps
@@ -269,8 +286,6 @@ def get(name: str | Optimizer, **settings) -> Optimizer:
             f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}"
         ) from None
     settings = {key: value for key, value in settings.items() if value is not None}
-    import inspect
-
     accepted = list(inspect.signature(cls).parameters)
     unknown = sorted(set(settings) - set(accepted))
     if unknown:
@@ -278,143 +293,3 @@ def get(name: str | Optimizer, **settings) -> Optimizer:
             f"optimizer {name!r} does not take {', '.join(unknown)}; it takes: {', '.join(accepted)}"
         )
     return cls(**settings)
-
-
-# -- learning-rate schedules ----------------------------------------------------------------
-
-
-class Schedule:
-    """A learning-rate schedule: ``factor(epoch)`` multiplies the base learning rate."""
-
-    name = ""
-
-    def factor(self, epoch: int, epochs: int) -> float:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-class Constant(Schedule):
-    """The same learning rate every epoch."""
-
-    name = "constant"
-
-    def factor(self, epoch, epochs):
-        return 1.0
-
-
-class StepDecay(Schedule):
-    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
-
-    name = "step"
-
-    def __init__(self, step_size: int = 10, gamma: float = 0.1):
-        if not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"step_size must be a positive integer; got {step_size!r}")
-        self.step_size = step_size
-        self.gamma = _check_number("gamma", gamma, minimum=0.0, open_min=True)
-
-    def factor(self, epoch, epochs):
-        return self.gamma ** (epoch // self.step_size)
-
-    def __repr__(self):
-        return f"StepDecay(step_size={self.step_size}, gamma={self.gamma})"
-
-
-class Cosine(Schedule):
-    """Half a cosine from 1 at the first epoch down towards ``min_factor`` at the last:
-    ``min + (1 - min) (1 + cos(π epoch / epochs)) / 2``."""
-
-    name = "cosine"
-
-    def __init__(self, min_factor: float = 0.0):
-        self.min_factor = _check_number("min_factor", min_factor, minimum=0.0, maximum=1.0)
-
-    def factor(self, epoch, epochs):
-        progress = epoch / max(epochs, 1)
-        return self.min_factor + (1.0 - self.min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    def __repr__(self):
-        return f"Cosine(min_factor={self.min_factor})"
-
-
-SCHEDULES: dict[str, type[Schedule]] = {cls.name: cls for cls in (Constant, StepDecay, Cosine)}
-
-
-def get_schedule(name: str | Schedule | None) -> Schedule:
-    """Return the schedule called ``name`` with its defaults (None means constant)."""
-    if name is None:
-        return Constant()
-    if isinstance(name, Schedule):
-        return name
-    try:
-        return SCHEDULES[name]()
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown learning-rate schedule {name!r}; choose one of: {', '.join(SCHEDULES)}"
-        ) from None
-
-
-#: An update of at least this many parameters is split between threads, one part each: the
-#: update is elementwise, and NumPy releases the GIL inside its loops, so the parts run at once.
-PARALLEL_MIN = 1 << 18
-#: At most this many threads per update (None: one per core this process may run on).
-max_threads: int | None = None
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
-_pool_lock = threading.Lock()
-
-
-def _split(size: int) -> list[tuple[int, int]]:
-    """Cut 0..size into one part per core (at most), each of PARALLEL_MIN or more, 64-aligned."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    if max_threads is not None:
-        cores = min(cores, max_threads)
-    parts = max(1, min(cores, size // PARALLEL_MIN))
-    bounds = [size * i // parts // 64 * 64 for i in range(parts)] + [size]
-    return list(zip(bounds[:-1], bounds[1:]))
-
-
-def _workers(count: int) -> ThreadPoolExecutor:
-    """The pool of nnet's optimizer threads, with at least ``count`` of them."""
-    global _pool, _pool_size
-    with _pool_lock:
-        if _pool_size < count:
-            _pool = ThreadPoolExecutor(
-                max_workers=count,
-                thread_name_prefix="nnet-optimizer",
-                initializer=flush_denormals_in_this_thread,  # see nnet._fpu: these threads are ours
-            )
-            _pool_size = count
-        return _pool
-
-
-def _run_in_parallel(function, parts) -> None:
-    """function(start, stop) for every part: the first in this thread, the others in the pool."""
-    pool = _workers(len(parts) - 1)
-    futures = [pool.submit(function, *part) for part in parts[1:]]
-    function(*parts[0])
-    for future in futures:
-        future.result()
-
-
-def _check_number(name, value, *, minimum=None, maximum=None, open_min=False, open_max=False):
-    """Validate a hyperparameter in the sklearn manner and return it as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number; got {value!r}")
-    value = float(value)
-    low = "(" if open_min or minimum is None else "["
-    high = ")" if open_max or maximum is None else "]"
-    bounds = f"{low}{minimum if minimum is not None else '-inf'}, {maximum if maximum is not None else 'inf'}{high}"
-    ok = math.isfinite(value)
-    if minimum is not None:
-        ok = ok and (value > minimum if open_min else value >= minimum)
-    if maximum is not None:
-        ok = ok and (value < maximum if open_max else value <= maximum)
-    if not ok:
-        raise ValueError(f"{name} must be a finite number in the range {bounds}; got {value!r}")
-    return value

@@ -1,22 +1,24 @@
 """Training: stochastic gradient descent over shuffled minibatches, epoch after epoch.
 
-One epoch, as the lessons describe it: shuffle the training data, cut it into minibatches of
-``batch_size`` samples, and for each minibatch backpropagate and let the optimizer take a step.
-Around that loop this module adds what real training needs:
+One epoch, as the lessons describe it: shuffle the training examples, cut them into minibatches
+of ``batch_size``, and for each minibatch backpropagate (the network's :meth:`backprop_batch`)
+and let the optimizer take a step. Around that loop this module adds what real training needs:
 
-- a :class:`History` of every epoch (cost and accuracy on the training batches, on the
-  validation data, the learning rate, the seconds it took);
-- validation data, given or split off the end of the training data;
+- a :class:`~nnet.history.History` of every epoch;
+- validation data, given or split off the training data (:func:`nnet.data.split_validation`);
 - early stopping, which restores the weights of the best epoch;
 - callbacks, called per batch and per epoch (the CLI's progress bars hang on them; this module
   never prints, it only logs);
-- a divergence guard: a cost that is not finite stops training, puts back the weights of the
-  end of the last good epoch and raises :class:`DivergenceError`;
-- speed: minibatches gathered into preallocated buffers, and denormal floats flushed to zero
-  while training (:mod:`nnet._fpu`), which x86 processors otherwise handle very slowly;
+- a divergence guard: a cost that is not finite stops training, puts back the weights and
+  optimizer state of the end of the last good epoch and raises :class:`DivergenceError`;
 - determinism: epoch e shuffles and draws its dropout masks from a generator seeded by
   ``(seed, e)``, so the same seed and data give bit-identical weights, and a run resumed from a
   checkpoint continues exactly as an uninterrupted one.
+
+The loop asks of the network only its public face: ``examples`` (the data path's checked
+training set), ``backprop_batch``, ``evaluate``, and the flat ``parameters`` and ``gradients``
+the optimizer moves. It runs inside :func:`nnet.speed.training`, which owns everything about
+speed (the step's preallocated workspace, threads, denormals).
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import optimizers
-from ._fpu import flush_denormals
-from .network import Network, count_correct
+from . import checks, optimizers, schedules, speed
+from .data import count_correct, split_validation
+from .history import EpochRecord, History
 
 logger = logging.getLogger(__name__)
 
@@ -48,61 +50,12 @@ class DivergenceError(TrainingError):
 
 
 @dataclass
-class EpochRecord:
-    """What one epoch did. ``epoch`` counts from 1. Training cost and accuracy are the means over
-    the epoch's minibatches, each measured just before its update (as Keras reports them)."""
-
-    epoch: int
-    train_cost: float
-    train_accuracy: float
-    validation_cost: float | None
-    validation_accuracy: float | None
-    learning_rate: float
-    seconds: float
-
-
-@dataclass
-class History:
-    """The record of a training run: ``history.epochs[-1]`` is the last epoch."""
-
-    epochs: list[EpochRecord] = field(default_factory=list)
-    seed: int | None = None
-    stopped_early: bool = False
-    best_epoch: int | None = None
-
-    def column(self, name: str) -> list:
-        """One field over every epoch, e.g. ``history.column("validation_accuracy")``."""
-        return [getattr(record, name) for record in self.epochs]
-
-    @property
-    def seconds(self) -> float:
-        return sum(record.seconds for record in self.epochs)
-
-    def to_dict(self) -> dict:
-        return {
-            "epochs": [asdict(record) for record in self.epochs],
-            "seed": self.seed,
-            "stopped_early": self.stopped_early,
-            "best_epoch": self.best_epoch,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "History":
-        return cls(
-            epochs=[EpochRecord(**record) for record in data.get("epochs", [])],
-            seed=data.get("seed"),
-            stopped_early=bool(data.get("stopped_early", False)),
-            best_epoch=data.get("best_epoch"),
-        )
-
-
-@dataclass
 class TrainingState:
     """What callbacks see. ``epoch`` and ``batch`` count from 0 while training; set
     ``stop_training = True`` to stop after the current batch."""
 
-    network: Network
-    trainer: "Trainer"
+    network: object
+    trainer: Trainer
     epochs: int
     batches: int
     history: History
@@ -132,56 +85,51 @@ class Callback:
 
 
 class Trainer:
-    """Runs minibatch gradient descent on a network; :func:`fit` is the usual way in.
+    """Minibatch gradient descent on a network, resumable between epochs.
 
-    The trainer owns the optimizer, the history and the early-stopping bookkeeping, so
-    :meth:`checkpoint` can capture a run between epochs and ``fit(..., resume=checkpoint)``
-    can continue it.
+    :func:`fit` (``net.fit``) is the usual way in; the CLI and the lab build a Trainer so that
+    they can checkpoint it (:meth:`checkpoint`) and continue it (:meth:`restore`).
+
+    Parameters
+    ----------
+    network : Network
+    optimizer : str or Optimizer
+        ``sgd``, ``momentum``, ``nesterov``, ``adam``, ``adamw`` with their default settings, or
+        an optimizer object (:func:`nnet.optimizers.get` builds one with settings).
+    epochs, batch_size : int
+    lr_schedule : str or Schedule, optional
+        ``constant`` (default), ``step`` or ``cosine``, applied per epoch.
+    early_stopping : int, optional
+        Stop after this many epochs without a lower validation cost (training cost when there is
+        no validation data), and restore the best epoch's weights.
+    callbacks : list of Callback
+    seed : int, optional
+        Seeds the shuffling and dropout; chosen at random (and kept in the History) when None.
+    shuffle : bool
+        Shuffle the training examples every epoch (True, as the lessons do).
+
+    Attributes
+    ----------
+    optimizer, schedule, history, base_learning_rate, next_epoch
     """
 
-    def __init__(
-        self,
-        network: Network,
-        *,
-        epochs: int = 10,
-        batch_size: int = 32,
-        optimizer="sgd",
-        learning_rate: float | None = None,
-        momentum: float | None = None,
-        weight_decay: float | None = None,
-        lr_schedule=None,
-        early_stopping: int | None = None,
-        callbacks=(),
-        seed: int | None = None,
-        shuffle: bool = True,
-    ):
+    def __init__(self, network, optimizer="sgd", *, epochs: int = 10, batch_size: int = 32, lr_schedule=None,
+                 early_stopping: int | None = None, callbacks=(), seed: int | None = None, shuffle: bool = True):
         self.network = network
-        self.epochs = _positive_int("epochs", epochs)
-        self.batch_size = _positive_int("batch_size", batch_size)
-        if early_stopping is not None:
-            early_stopping = _positive_int("early_stopping", early_stopping)
-        self.early_stopping = early_stopping
-        if isinstance(optimizer, optimizers.Optimizer):
-            given = {"learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay}
-            clashing = [name for name, value in given.items() if value is not None]
-            if clashing:
-                raise ValueError(
-                    f"give {', '.join(clashing)} to the optimizer object itself; fit() takes them "
-                    f"only with an optimizer name such as optimizer='sgd'"
-                )
-        self.optimizer = optimizers.get(
-            optimizer, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay
-        )
-        self.optimizer.bind(network.parameters, network.gradients, network.n_weights)
+        self.epochs = checks.positive_int("epochs", epochs)
+        self.batch_size = checks.positive_int("batch_size", batch_size)
+        self.early_stopping = None if early_stopping is None else checks.positive_int("early_stopping", early_stopping)
+        self.optimizer = optimizers.get(optimizer)
+        self.optimizer.bind(network.parameters, network.gradients, network.n_decayed)
         self.base_learning_rate = self.optimizer.learning_rate
-        self.schedule = optimizers.get_schedule(lr_schedule)
+        self.schedule = schedules.get(lr_schedule)
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
-                raise TypeError(f"callbacks must be nnet.training.Callback objects; got {callback!r}")
+                raise TypeError(f"callbacks must be nnet.Callback objects; got {callback!r}")
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
-        self.seed = int(seed)
+        self.seed = checks.integer("seed", seed, minimum=0)
         self.shuffle = shuffle
         self.history = History(seed=self.seed)
         self.next_epoch = 0
@@ -205,36 +153,37 @@ class Trainer:
 
     def restore(self, checkpoint: dict) -> None:
         """Continue from a :meth:`checkpoint` (the network must already hold its parameters)."""
-        self.next_epoch = int(checkpoint["next_epoch"])
-        self.seed = int(checkpoint["seed"])
+        self.next_epoch = checks.integer("checkpoint next_epoch", checkpoint["next_epoch"], minimum=0)
+        self.seed = checks.integer("checkpoint seed", checkpoint["seed"], minimum=0)
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.history = History.from_dict(checkpoint["history"])
         self.best_cost = float(checkpoint["best_cost"])
         best = checkpoint.get("best_parameters")
         self.best_parameters = None if best is None else np.array(best, dtype=self.network.dtype)
-        self.epochs_without_improvement = int(checkpoint["epochs_without_improvement"])
+        self.epochs_without_improvement = checks.integer(
+            "checkpoint epochs_without_improvement", checkpoint["epochs_without_improvement"], minimum=0)
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, x, y, validation_data=None) -> History:
         """Train on (x, y) for the remaining epochs; returns the History."""
         network = self.network
-        x = network._checked_inputs(x)  # uint8 pixels stay uint8, scaled batch by batch
-        targets, labels = network.as_targets(y, len(x))
+        examples = network.examples(x, y)  # checked once; uint8 pixels stay uint8 until a batch
         if validation_data is not None:
             x_val, y_val = validation_data
-            x_val = network._checked_inputs(x_val)
-            network.as_targets(y_val, len(x_val))  # check once, before the first epoch
-        n = len(x)
+            network.examples(x_val, y_val)  # check once, before the first epoch
+        n = len(examples)
         batch_size = min(self.batch_size, n)
         batches = -(-n // batch_size)
         state = TrainingState(network, self, self.epochs, batches, self.history)
-        gather = _BatchGatherer(x, targets, labels, batch_size, network.dtype)
+        space = speed.Workspace(network.layers, batch_size, network.n_outputs, network.dtype)
         last_good = np.empty_like(network.parameters)  # the end of the last good epoch
 
         for callback in self.callbacks:
             callback.on_train_begin(state)
-        # Overflow is the divergence guard's business; denormals only slow training down.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), flush_denormals():
+        # Overflow is the divergence guard's business.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), \
+                speed.training() as threads:
+            split = threads.split
             for epoch in range(self.next_epoch, self.epochs):
                 state.epoch = epoch
                 started = time.perf_counter()
@@ -248,18 +197,20 @@ class Trainer:
 
                 cost_sum, correct = 0.0, 0
                 for batch in range(batches):
-                    xb, tb, lb = gather(order[batch * batch_size : (batch + 1) * batch_size])
-                    cost, _ = network._backprop(xb, tb, rng)
+                    rows = order[batch * batch_size : (batch + 1) * batch_size]
+                    step = space if len(rows) == batch_size else space.rows(len(rows))
+                    examples.gather(rows, step.x, step.targets, step.labels)
+                    cost = network.backprop_batch(step, rng)
                     if not math.isfinite(cost):
                         self._restore(last_good, last_good_state)
                         raise _divergence(self, epoch, batch, batches, cost)
-                    self.optimizer.step()
-                    batch_correct = count_correct(network.dense_layers[-1].a, lb)
-                    cost_sum += cost * len(lb)
+                    self.optimizer.step(split)
+                    batch_correct = count_correct(step.activations[-1], step.labels)
+                    cost_sum += cost * len(rows)
                     correct += batch_correct
                     if self.callbacks:
-                        state.batch, state.batch_size = batch, len(lb)
-                        state.batch_cost, state.batch_accuracy = cost, batch_correct / len(lb)
+                        state.batch, state.batch_size = batch, len(rows)
+                        state.batch_cost, state.batch_accuracy = cost, batch_correct / len(rows)
                         for callback in self.callbacks:
                             callback.on_batch_end(state)
                         if state.stop_training:
@@ -268,11 +219,8 @@ class Trainer:
                 if not np.isfinite(network.parameters).all():
                     self._restore(last_good, last_good_state)
                     raise _divergence(self, epoch, batches - 1, batches, math.inf)
-                seen = (batch + 1) * batch_size if state.stop_training else n
-                seen = min(seen, n)
-                validation = None
-                if validation_data is not None:
-                    validation = network.evaluate(x_val, y_val)
+                seen = min((batch + 1) * batch_size if state.stop_training else n, n)
+                validation = None if validation_data is None else network.evaluate(x_val, y_val)
                 record = EpochRecord(
                     epoch=epoch + 1,
                     train_cost=cost_sum / seen,
@@ -325,27 +273,11 @@ class Trainer:
         return False
 
 
-def fit(
-    network: Network,
-    x,
-    y,
-    *,
-    epochs: int = 10,
-    batch_size: int = 32,
-    optimizer="sgd",
-    learning_rate: float | None = None,
-    momentum: float | None = None,
-    weight_decay: float | None = None,
-    lr_schedule=None,
-    validation_data=None,
-    validation_split: float | None = None,
-    early_stopping: int | None = None,
-    callbacks=(),
-    seed: int | None = None,
-    shuffle: bool = True,
-    resume: dict | None = None,
-) -> History:
-    """Train ``network`` on (x, y) by minibatch gradient descent.
+def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", learning_rate: float | None = None,
+        momentum: float | None = None, weight_decay: float | None = None, lr_schedule=None, validation_data=None,
+        validation_split: int | float | None = None, early_stopping: int | None = None, callbacks=(),
+        seed: int | None = None, shuffle: bool = True, resume: dict | None = None) -> History:
+    """Train ``network`` on (x, y) by minibatch gradient descent; ``net.fit(x, y, ...)`` is this.
 
     Parameters
     ----------
@@ -364,8 +296,9 @@ def fit(
     lr_schedule : str or Schedule, optional
         ``constant`` (default), ``step`` or ``cosine``, applied per epoch.
     validation_data : (x_val, y_val), optional
-    validation_split : float, optional
-        Hold out this fraction from the end of (x, y) as validation data instead.
+    validation_split : int or float, optional
+        Hold out this many rows (an int) or this fraction of them (a float in (0, 1)) from the
+        end of (x, y) as validation data instead (:func:`nnet.data.split_validation`).
     early_stopping : int, optional
         Stop after this many epochs without a lower validation cost (training cost when there is
         no validation data), and restore the best epoch's weights.
@@ -391,60 +324,22 @@ def fit(
     if validation_split is not None:
         if validation_data is not None:
             raise ValueError("give validation_data or validation_split, not both")
-        if isinstance(validation_split, bool) or not 0.0 < float(validation_split) < 1.0:
-            raise ValueError(f"validation_split must be a fraction in (0, 1); got {validation_split!r}")
-        x, y = np.asarray(x), np.asarray(y)
-        n_validation = int(round(len(x) * float(validation_split)))
-        if not 0 < n_validation < len(x):
+        (x, y), validation_data = split_validation(np.asarray(x), np.asarray(y), validation_split)
+    if isinstance(optimizer, optimizers.Optimizer):
+        given = {"learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay}
+        clashing = [name for name, value in given.items() if value is not None]
+        if clashing:
             raise ValueError(
-                f"validation_split={validation_split} of {len(x)} samples leaves no training or "
-                f"no validation data"
+                f"give {', '.join(clashing)} to the optimizer object itself; fit() takes them "
+                f"only with an optimizer name such as optimizer='sgd'"
             )
-        cut = len(x) - n_validation
-        x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
-    trainer = Trainer(
-        network,
-        epochs=epochs,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        lr_schedule=lr_schedule,
-        early_stopping=early_stopping,
-        callbacks=callbacks,
-        seed=seed,
-        shuffle=shuffle,
-    )
+    else:
+        optimizer = optimizers.get(optimizer, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay)
+    trainer = Trainer(network, optimizer, epochs=epochs, batch_size=batch_size, lr_schedule=lr_schedule,
+                      early_stopping=early_stopping, callbacks=callbacks, seed=seed, shuffle=shuffle)
     if resume is not None:
         trainer.restore(resume)
     return trainer.run(x, y, validation_data)
-
-
-class _BatchGatherer:
-    """Copies the rows of one minibatch into preallocated buffers, uint8 scaled to float."""
-
-    def __init__(self, x, targets, labels, batch_size, dtype):
-        self.x, self.targets, self.labels = x, targets, labels
-        self.raw = np.empty((batch_size, x.shape[1]), x.dtype)
-        self.inputs = np.empty((batch_size, x.shape[1]), dtype)
-        self.target_buffer = np.empty((batch_size, targets.shape[1]), dtype)
-        self.label_buffer = np.empty(batch_size, np.int64)
-        self.scale = dtype.type(1.0 / 255.0) if x.dtype == np.uint8 else None
-
-    def __call__(self, rows):
-        n = len(rows)
-        inputs = self.inputs[:n]
-        # ndarray.take straight into the buffers ("clip": the rows are valid, and it spares
-        # NumPy a bounds-checked copy)
-        if self.scale is not None:
-            raw = self.x.take(rows, axis=0, out=self.raw[:n], mode="clip")
-            np.multiply(raw, self.scale, out=inputs)
-        else:
-            self.x.take(rows, axis=0, out=inputs, mode="clip")
-        targets = self.targets.take(rows, axis=0, out=self.target_buffer[:n], mode="clip")
-        labels = self.labels.take(rows, out=self.label_buffer[:n], mode="clip")
-        return inputs, targets, labels
 
 
 def _divergence(trainer: Trainer, epoch: int, batch: int, batches: int, cost: float) -> DivergenceError:
@@ -458,9 +353,3 @@ def _divergence(trainer: Trainer, epoch: int, batch: int, batches: int, cost: fl
         batch=batch + 1,
         cost=cost,
     )
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)

@@ -1,0 +1,243 @@
+"""The data path: what a network takes in and gives out, checked in one place.
+
+Everything that reaches a network goes through here, whichever door it came by (``forward``,
+``predict``, ``evaluate``, ``backprop``, ``fit``)::
+
+    x : (n, *input_shape) or (n, n_inputs): floats, or uint8 pixels. uint8 stays uint8 in memory
+        and is scaled to [0, 1] (÷ 255) a batch at a time, by :func:`scaled`; one sample may come
+        as (n_inputs,), and 28 x 28 images are flattened for a network that takes 784 inputs.
+    y : int labels (n,) in 0 .. k-1, one-hot encoded here; or targets (n, k): one-hot rows, or for
+        cross-entropy probabilities (rows summing to 1 after a softmax output).
+
+and what comes out is read here too: the answer is the brightest output neuron. A network with a
+single output neuron (a sigmoid saying yes or no) is the one special case, and this module owns
+it: two answers, 0 and 1; the answer is 1 where the neuron's activation exceeds 0.5; its targets
+are the labels themselves.
+
+:class:`Examples` holds a training set checked once, and gathers its minibatches into
+preallocated arrays (the training loop's workspace); :func:`split_validation` is the one rule
+for holding rows out as validation data.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+#: uint8 pixels are multiplied by this: 0 .. 255 becomes 0 .. 1.
+PIXEL_SCALE = 1.0 / 255.0
+
+
+# -- x: the inputs -----------------------------------------------------------------------------
+
+
+def as_inputs(x, input_shape: tuple[int, ...], dtype: np.dtype, reader) -> np.ndarray:
+    """x as a C-contiguous array of shape (n, *input_shape): uint8 pixels kept as they are,
+    other numbers in ``dtype``. ``reader()`` names the layer that reads x, for the shape error.
+
+    Raises ValueError naming the problem: the wrong size (with the layer), NaN or infinity (with
+    the row and column), a dtype that is not numeric, no samples.
+    """
+    if (  # the common case, checked in as few steps as possible: a float batch ready to use
+        type(x) is np.ndarray
+        and x.dtype == dtype
+        and x.shape[1:] == input_shape
+        and len(x)
+        and x.flags.c_contiguous
+        and np.isfinite(x).all()
+    ):
+        return x
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        x = np.ascontiguousarray(x)
+    elif x.dtype.kind in "fiu":
+        x = np.ascontiguousarray(x, dtype=dtype)
+    else:
+        raise ValueError(f"x must hold numbers (floats, or uint8 pixels); got dtype {x.dtype}")
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x has no samples: got an array of shape {x.shape}")
+    size = int(np.prod(input_shape))
+    if x.ndim == 1 and x.size == size:  # one sample
+        x = x.reshape(1, *input_shape)
+    elif x.shape[1:] != input_shape and x.ndim >= 2 and int(np.prod(x.shape[1:])) == size:
+        x = x.reshape(len(x), *input_shape)  # (n, 28, 28) images for 784 inputs, and the like
+    if x.shape[1:] != input_shape:
+        wanted = size if len(input_shape) == 1 else "x".join(map(str, input_shape))
+        raise ValueError(f"{reader()} expects inputs of width {wanted}; got x of shape {x.shape}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        row, *position = np.argwhere(~np.isfinite(x.reshape(len(x), -1)))[0]
+        raise ValueError(f"x must be finite; found {x.reshape(len(x), -1)[row, position[0]]} at row {row}, column {position[0]}")
+    return x
+
+
+def scaled(x: np.ndarray, dtype: np.dtype, out: np.ndarray | None = None) -> np.ndarray:
+    """Checked inputs as floats: uint8 pixels times PIXEL_SCALE (into ``out`` if given), floats
+    as they are."""
+    if x.dtype == np.uint8:
+        return np.multiply(x, dtype.type(PIXEL_SCALE), out=out, dtype=dtype)
+    if out is not None:
+        np.copyto(out, x)
+        return out
+    return x
+
+
+# -- y: the targets ----------------------------------------------------------------------------
+
+
+def target_rule(cost: str, output: str) -> str | None:
+    """What targets a cost needs of its output layer: ``"rows"`` of probabilities summing to 1
+    (cross-entropy after softmax, where the fused error δ = a - y holds only then), ``"values"``
+    in [0, 1] (cross-entropy after sigmoid), or None (any finite numbers)."""
+    if cost != "cross_entropy":
+        return None
+    return "rows" if output == "softmax" else "values"
+
+
+def as_targets(y, n: int, n_outputs: int, dtype: np.dtype, rule: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(targets, labels)`` for y: targets (n, n_outputs) in ``dtype`` (one-hot rows for int
+    labels), labels int64 (n,), the answer each sample should give. ``rule`` is
+    :func:`target_rule`'s."""
+    y = np.asarray(y)
+    k = n_outputs
+    if y.ndim == 1 and y.dtype.kind in "iub":
+        if len(y) != n:
+            raise ValueError(f"y has {len(y)} labels but x has {n} samples")
+        labels = y.astype(np.int64)
+        top = n_answers(k) - 1
+        bad = np.flatnonzero((labels < 0) | (labels > top))
+        if bad.size:
+            raise ValueError(
+                f"labels must be integers in 0..{top} for a network with {k} output "
+                f"neuron{'s' if k > 1 else ''}; got {labels[bad[0]]} at row {bad[0]}"
+            )
+        if k == 1:  # the single output neuron's target is the label itself
+            return labels.astype(dtype).reshape(-1, 1), labels
+        targets = np.zeros((n, k), dtype)
+        targets[np.arange(n), labels] = 1.0
+        return targets, labels
+    if y.ndim == 1 and y.dtype.kind == "f" and k == 1:
+        y = y.reshape(-1, 1)
+    if y.ndim != 2 or y.shape[1] != k or y.dtype.kind not in "fiub":
+        raise ValueError(
+            f"y must be int labels of shape ({n},) or targets of shape ({n}, {k}); got shape {y.shape}, dtype {y.dtype}"
+        )
+    if len(y) != n:
+        raise ValueError(f"y has {len(y)} rows but x has {n} samples")
+    targets = np.ascontiguousarray(y, dtype=dtype)
+    if not np.isfinite(targets).all():
+        row = np.argwhere(~np.isfinite(targets))[0][0]
+        raise ValueError(f"y must be finite; found a non-finite target at row {row}")
+    if rule:
+        _check_probabilities(targets, rows=rule == "rows")
+    return targets, answers(targets)
+
+
+def _check_probabilities(targets: np.ndarray, rows: bool) -> None:
+    outside = np.flatnonzero(((targets < 0) | (targets > 1)).any(axis=1))
+    if outside.size:
+        raise ValueError(
+            f"cross-entropy targets must be probabilities in [0, 1]; row {outside[0]} is {targets[outside[0]].tolist()}"
+        )
+    if rows:
+        sums = targets.sum(axis=1)
+        off = np.flatnonzero(np.abs(sums - 1.0) > 1e-4)
+        if off.size:
+            raise ValueError(
+                f"targets for a softmax output must be one-hot or probability rows summing "
+                f"to 1; row {off[0]} sums to {sums[off[0]]:.6g}"
+            )
+
+
+# -- out: the answers --------------------------------------------------------------------------
+
+
+def n_answers(n_outputs: int) -> int:
+    """How many different answers a network with ``n_outputs`` output neurons gives: one per
+    neuron, and two (0 and 1) for a single neuron."""
+    return max(n_outputs, 2)
+
+
+def answers(output: np.ndarray) -> np.ndarray:
+    """The answer in each row of an output layer's activations (n, k), int64 (n,): the index of
+    the brightest neuron, or, for a single output neuron, 1 where it exceeds 0.5, else 0."""
+    if output.shape[1] == 1:
+        return (output[:, 0] > 0.5).astype(np.int64)
+    return output.argmax(axis=1)
+
+
+def count_correct(output: np.ndarray, labels: np.ndarray) -> int:
+    """How many rows of ``output`` (n, k) answer their label (n,)."""
+    return int(np.count_nonzero(answers(output) == labels))
+
+
+# -- a training set, and its minibatches -------------------------------------------------------
+
+
+class Examples:
+    """A training set checked once: x (uint8 pixels or floats), one-hot targets and labels.
+
+    ``gather(rows, x_out, targets_out, labels_out)`` copies the given rows of each into the
+    given arrays (a minibatch in the training workspace), scaling pixels on the way.
+    """
+
+    def __init__(self, x: np.ndarray, targets: np.ndarray, labels: np.ndarray, dtype: np.dtype):
+        self.x, self.targets, self.labels = x, targets, labels
+        self.pixels = x.dtype == np.uint8
+        self.scale = dtype.type(PIXEL_SCALE)
+        self._raw = None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def gather(self, rows: np.ndarray, x_out: np.ndarray, targets_out: np.ndarray, labels_out: np.ndarray) -> None:
+        n = len(rows)
+        # ndarray.take straight into the buffers ("clip": the rows are valid, and it spares
+        # NumPy a bounds-checked copy)
+        if self.pixels:
+            if self._raw is None or len(self._raw) < n:
+                self._raw = np.empty((n, *self.x.shape[1:]), np.uint8)
+            raw = self.x.take(rows, axis=0, out=self._raw[:n], mode="clip")
+            np.multiply(raw, self.scale, out=x_out)
+        else:
+            self.x.take(rows, axis=0, out=x_out, mode="clip")
+        self.targets.take(rows, axis=0, out=targets_out, mode="clip")
+        self.labels.take(rows, out=labels_out, mode="clip")
+
+
+def split_validation(x, y, validation: int | float, *, name: str = "validation_split") -> tuple[tuple, tuple]:
+    """Hold the last rows of ``x`` and ``y`` out as validation data.
+
+    ``validation`` is a count of rows in [1, n - 1], or a fraction in (0, 1) of them (rounded).
+    Returns ``((x_train, y_train), (x_validation, y_validation))``, views with no copy.
+    Raises ValueError when it is neither, or leaves either part empty.
+    """
+    n = len(x)
+    if len(y) != n:
+        raise ValueError(f"x has {n} rows but y has {len(y)}; expected one label per row")
+    cut = n - validation_count(validation, n, name)
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def validation_count(validation, n: int | None, name: str = "validation_split") -> int:
+    """How many of ``n`` rows ``validation`` holds out (``n=None``: check its form only);
+    ``name`` is what the error messages call it."""
+    counts = "an int >= 1" if n is None else f"an int in [1, {n - 1}]"
+    rows = "rows" if n is None else f"the {n} rows"
+    rule = f"{name} must be {counts} (a count of {rows}) or a float in (0, 1) (a fraction of them)"
+    if isinstance(validation, bool) or not isinstance(validation, numbers.Real):
+        raise ValueError(f"{rule}; got {validation!r}")
+    if isinstance(validation, numbers.Integral):
+        count = int(validation)
+        if count < 1 or (n is not None and count > n - 1):
+            raise ValueError(f"{rule}; got {count}")
+        return count
+    fraction = float(validation)
+    if not 0.0 < fraction < 1.0:  # also refuses NaN
+        raise ValueError(f"{rule}; got {fraction}")
+    if n is None:
+        return 0
+    count = round(fraction * n)
+    if not 1 <= count <= n - 1:
+        raise ValueError(f"{rule}; got {fraction}, which leaves {count} of {n} for validation")
+    return count

@@ -1,0 +1,193 @@
+"""A training run: its settings, their defaults and presets, and what they build.
+
+Every door that trains a network (``nnet train``, the lab's Train view, the benchmark) goes
+through here, so a setting has one name, one default, one check and one meaning everywhere::
+
+    settings = runs.resolve({"epochs": 5}, preset="lesson")   # DEFAULTS < preset < given
+    network = runs.build_network(settings, n_inputs=784, n_outputs=10)
+    trainer = runs.build_trainer(network, settings)            # records the optimizer's values
+    trainer.run(x_train, y_train, validation)
+    nnet.save(network, "model.safetensors", metadata=runs.metadata(settings, ...))
+
+Settings are a plain dict (what a model file keeps under ``training``), named as ``nnet
+train``'s options: ``--learning-rate`` is ``learning_rate``.
+"""
+
+from __future__ import annotations
+
+from . import activations, checks, initializers, losses, optimizers, schedules
+from .datasets import INPUT_PREPROCESSING
+from .network import Network
+from .training import Trainer
+
+#: What ``nnet train`` does with no options: 784-128-10 ReLU/softmax on MNIST, ~98% test accuracy.
+DEFAULTS = {
+    "hidden": [128],  # neurons per hidden layer
+    "activation": "relu",  # σ of the hidden layers
+    "output": "softmax",  # σ of the output layer
+    "cost": "cross_entropy",
+    "init": "auto",  # he for relu, normal for sigmoid, xavier otherwise
+    "optimizer": "momentum",
+    "learning_rate": 0.1,
+    "momentum": 0.9,  # only for momentum and nesterov
+    "batch_size": 64,
+    "epochs": 10,
+    "lr_schedule": "cosine",
+    "weight_decay": 0.0,
+    "dropout": 0.0,
+    "early_stopping": None,  # epochs without improvement before stopping; None: never
+    "validation": 5000,  # the last 5,000 training images; a fraction, or 0 for none
+    "seed": 0,
+    "dtype": "float32",
+    "dataset": "mnist",
+}
+
+#: Named sets of settings; settings given explicitly override them.
+PRESETS = {
+    # The lessons' network: 784-30-10, sigmoid everywhere, quadratic cost, plain SGD η = 3.0.
+    "lesson": {
+        "hidden": [30],
+        "activation": "sigmoid",
+        "output": "sigmoid",
+        "cost": "quadratic",
+        "init": "normal",
+        "optimizer": "sgd",
+        "learning_rate": 3.0,
+        "batch_size": 10,
+        "epochs": 30,
+        "lr_schedule": "constant",
+    },
+}
+
+#: The settings that belong to the optimizer: each suits the optimizer it was given with.
+OPTIMIZER_SETTINGS = ("learning_rate", "momentum", "weight_decay")
+
+
+def check_setting(name: str, value):
+    """``value`` if it is a valid ``name`` setting (by the library's own check), else ValueError
+    (TypeError for a value of the wrong type) saying what was expected and what came."""
+    if name == "hidden":
+        if not isinstance(value, list):
+            raise ValueError(f"hidden must be a list of layer sizes such as [128] or [256, 128]; got {value!r}")
+        for size in value:
+            checks.positive_int("a hidden layer size", size)
+        return value
+    if name in ("activation", "output"):
+        return checks.choice(name, value, activations.ACTIVATIONS)
+    if name == "cost":
+        return checks.choice(name, value, losses.COSTS)
+    if name == "init":
+        return checks.choice(name, value, ["auto", *initializers.INITIALIZERS])
+    if name == "optimizer":
+        return checks.choice(name, value, optimizers.OPTIMIZERS)
+    if name == "lr_schedule":
+        return checks.choice("learning-rate schedule", value, schedules.SCHEDULES)
+    if name in OPTIMIZER_SETTINGS:
+        return None if value is None else optimizers.check(name, value)
+    if name in ("batch_size", "epochs"):
+        return checks.positive_int(name, value)
+    if name == "early_stopping":
+        return None if value is None else checks.positive_int(name, value)
+    if name == "dropout":
+        return checks.rate(name, value)
+    if name == "seed":
+        return checks.integer(name, value, minimum=0)
+    if name == "dtype":
+        return checks.choice(name, value, ["float32", "float64"])
+    if name == "validation":
+        if value == 0:
+            return 0
+        from .data import validation_count
+
+        validation_count(value, None, "validation")
+        return value
+    if name == "dataset":
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"dataset must be a name or a path; got {value!r}")
+        return value
+    raise ValueError(f"unknown setting {name!r}; the settings are {', '.join(DEFAULTS)}")
+
+
+def resolve(given: dict, preset: str | None = None) -> dict:
+    """The settings of a run: DEFAULTS, then the preset's, then those ``given`` explicitly.
+
+    The learning rate, momentum and weight decay of one layer suit that layer's optimizer: when
+    the optimizer comes from a later layer, those not given with it take its own defaults (adam's
+    learning rate is 0.001, not the 0.1 of DEFAULTS' momentum), recorded as None until
+    :func:`build_trainer` fills in the values in use.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    chosen = PRESETS.get(preset) or {}
+    given = {name: check_setting(name, value) for name, value in given.items()}
+    settings = {**DEFAULTS, **chosen, **given}
+    layer = given if "optimizer" in given else chosen if "optimizer" in chosen else DEFAULTS
+    for name in OPTIMIZER_SETTINGS:
+        if name not in given:
+            settings[name] = layer.get(name) if layer is not given else None
+    settings["preset"] = preset
+    return settings
+
+
+def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
+    """The network the settings describe, for ``n_inputs`` inputs and ``n_outputs`` outputs."""
+    return Network(
+        [n_inputs, *settings["hidden"], n_outputs],
+        activation=settings["activation"],
+        output=settings["output"],
+        cost=settings["cost"],
+        init=settings["init"],
+        dropout=settings["dropout"],
+        seed=settings["seed"],
+        dtype=settings["dtype"],
+    )
+
+
+def build_trainer(network: Network, settings: dict, callbacks=()) -> Trainer:
+    """The trainer the settings describe. Records in ``settings`` the optimizer's values in use
+    (its own defaults for those that were None), so that a model file says what was done."""
+    optimizer = optimizers.get(settings["optimizer"], **{name: settings[name] for name in OPTIMIZER_SETTINGS})
+    trainer = Trainer(network, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"],
+                      lr_schedule=settings["lr_schedule"], early_stopping=settings["early_stopping"],
+                      callbacks=callbacks, seed=settings["seed"])
+    settings["learning_rate"] = optimizer.learning_rate
+    settings["momentum"] = getattr(optimizer, "momentum", None)
+    settings["weight_decay"] = optimizer.weight_decay
+    return trainer
+
+
+def metadata(settings: dict, network: Network, *, classes, input_shape, dataset: dict, history=None,
+             scores: dict | None = None, command=()) -> dict:
+    """What a model file says about the run that made it, the same from every door::
+
+        classes    the answers' names
+        input      {"shape": input_shape, "preprocessing": how pixels become inputs}
+        dataset    {"name", "path", "kind", "train", "validation", "test"}: where the data came
+                   from and how many samples of each part
+        training   every setting (DEFAULTS' names), ``preset`` and ``sizes``
+        history    History.to_dict(), or {"epochs": []} before training
+        scores     {"train", "validation", "test"}: {"accuracy", "cost"}, or None for no such data
+        command    the command that trained it, [] if not known
+    """
+    return {
+        "classes": list(classes),
+        "input": {"shape": list(input_shape), "preprocessing": INPUT_PREPROCESSING},
+        "dataset": dict(dataset),
+        "training": {**{name: settings[name] for name in DEFAULTS}, "preset": settings.get("preset"),
+                     "sizes": list(network.sizes)},
+        "history": history.to_dict() if history is not None else {"epochs": []},
+        "scores": scores if scores is not None else {"train": None, "validation": None, "test": None},
+        "command": list(command or []),
+    }
+
+
+def scores(network: Network, **parts) -> dict:
+    """``{part: {"accuracy", "cost"} or None}`` for each ``part=(x, y)`` given (None: no data)."""
+    result = {}
+    for part, pair in parts.items():
+        if pair is None or len(pair[0]) == 0:
+            result[part] = None
+        else:
+            score = network.evaluate(*pair)
+            result[part] = {"accuracy": float(score.accuracy), "cost": float(score.cost)}
+    return result
