@@ -31,6 +31,11 @@ KINK_MARGIN = 1e-3
 
 
 
+def training_cost(net: Network, x, y, rng) -> float:
+    """The batch's mean cost C in a training-mode pass (dropout on, its masks from ``rng``)."""
+    return net.backprop(x, y, record=True, rng=rng).cost
+
+
 # -- the checker --------------------------------------------------------------------------------
 def numerical_gradient(cost, array: np.ndarray, h: float = H) -> np.ndarray:
     """Centred differences of ``cost()`` with respect to every entry of ``array``, which is
@@ -88,8 +93,8 @@ def kink_distance(net: Network, x, y, rng_seed=None) -> float:
     """How close the nearest hidden relu/leaky_relu z comes to the kink at 0, in the
     training-mode pass the check differentiates (dropout masks included); inf if none."""
     rng = None if rng_seed is None else np.random.default_rng(rng_seed)
-    net.cost_value(x, y, training=True, rng=rng)  # leaves each layer's z behind
-    distances = [np.abs(layer.z).min() for layer in net.dense_layers[:-1]
+    trace = net.backprop(x, y, record=True, rng=rng)  # the pass's every z
+    distances = [np.abs(z).min() for layer, z in zip(net.layers[:-1], trace.zs)
                  if layer.activation.name in ("relu", "leaky_relu")]
     return min(distances, default=np.inf)
 
@@ -113,10 +118,10 @@ def check_network(net: Network, x, y, *, rng_seed=None) -> dict[str, float]:
     grads, dx = net.backprop(x, y, input_gradient=True, rng=rng())
 
     def cost():
-        return net.cost_value(x, y, training=rng_seed is not None, rng=rng())
+        return training_cost(net, x, y, rng()) if rng_seed is not None else net.evaluate(x, y).cost
 
     errors = {}
-    for index, (layer, (dW, db)) in enumerate(zip(net.dense_layers, grads)):
+    for index, (layer, (dW, db)) in enumerate(zip(net.layers, grads)):
         errors[f"dW{index}"] = assert_gradient(dW, numerical_gradient(cost, layer.W), f"layer {index} dW")
         errors[f"db{index}"] = assert_gradient(db, numerical_gradient(cost, layer.b), f"layer {index} db")
     errors["dx"] = assert_gradient(dx, numerical_gradient(cost, x), "dx")
@@ -146,8 +151,8 @@ def test_backprop_with_dropout_matches_finite_differences_of_the_same_mask(hidde
     check_network(net, x, y, rng_seed=0)
 
     # The mask really dropped something, and it changed the gradient.
-    net.backprop(x, y, rng=np.random.default_rng(0))
-    masks = [layer.mask for layer in net.layers if type(layer).__name__ == "Dropout"]
+    trace = net.backprop(x, y, record=True, rng=np.random.default_rng(0))
+    masks = [mask for mask in trace.masks if mask is not None]
     assert len(masks) == 2
     assert all((mask == 0).any() and (mask > 0).any() for mask in masks)
     np.testing.assert_allclose(masks[0][masks[0] > 0], 1 / (1 - 0.3), rtol=1e-12)
@@ -160,12 +165,12 @@ def test_dropout_cost_and_backprop_draw_the_same_mask_from_the_same_seed():
     net = make_network("tanh", "softmax", "cross_entropy", dropout=0.5)
     x = np.random.default_rng(3).normal(size=(16, SIZES[0]))
     y = np.arange(16) % SIZES[-1]
-    first = net.cost_value(x, y, training=True, rng=np.random.default_rng(7))
-    again = net.cost_value(x, y, training=True, rng=np.random.default_rng(7))
-    other = net.cost_value(x, y, training=True, rng=np.random.default_rng(8))
+    first = training_cost(net, x, y, np.random.default_rng(7))
+    again = training_cost(net, x, y, np.random.default_rng(7))
+    other = training_cost(net, x, y, np.random.default_rng(8))
     assert abs(first - again) <= 1e-15 * abs(first)
     assert abs(first - other) > 1e-6  # another seed, another mask
-    no_dropout = net.cost_value(x, y)  # prediction mode: no dropout at all
+    no_dropout = net.evaluate(x, y).cost  # prediction mode: no dropout at all
     assert abs(first - no_dropout) > 1e-6
 
 

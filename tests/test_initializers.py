@@ -100,9 +100,9 @@ def test_does_not_touch_global_numpy_random():
 
 @pytest.mark.parametrize("init", ["normal", "lecun", "xavier", "he"])
 def test_float32_and_float64_networks_agree_to_float32_rounding(init):
-    kwargs = dict(sizes=[20, 15, 5], activation="tanh", init=init, seed=3)
-    net32 = nnet.Network(**kwargs, dtype="float32")
-    net64 = nnet.Network(**kwargs, dtype="float64")
+    kwargs = dict(activation="tanh", init=init, seed=3)
+    net32 = nnet.Network([20, 15, 5], **kwargs, dtype="float32")
+    net64 = nnet.Network([20, 15, 5], **kwargs, dtype="float64")
     assert net32.parameters.dtype == np.float32
     assert net64.parameters.dtype == np.float64
     # drawn in float64 then cast: the float32 network holds exactly the rounded float64 values

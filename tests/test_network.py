@@ -43,13 +43,10 @@ def batch(n=7, width=5, seed=0, dtype=np.float32):
 
 
 # -- shapes and dtypes ----------------------------------------------------------------------------
-def test_forward_predict_and_predict_proba_shapes_and_dtypes(net):
+def test_forward_and_predict_shapes_and_dtypes(net):
     x = batch()
-    output = net.forward(x)
-    assert output.shape == (7, 3) and output.dtype == np.float32
-    proba = net.predict_proba(x)
+    proba = net.forward(x)  # a softmax output: a probability per class
     assert proba.shape == (7, 3) and proba.dtype == np.float32
-    np.testing.assert_allclose(proba, output, rtol=1e-6)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     labels = net.predict(x)
     assert labels.shape == (7,) and labels.dtype == np.int64
@@ -59,7 +56,7 @@ def test_forward_predict_and_predict_proba_shapes_and_dtypes(net):
 def test_float64_on_request():
     net = Network([5, 4, 3], seed=0, dtype="float64")
     assert net.dtype == np.float64 and net.parameters.dtype == np.float64
-    assert all(layer.W.dtype == np.float64 and layer.b.dtype == np.float64 for layer in net.dense_layers)
+    assert all(layer.W.dtype == np.float64 and layer.b.dtype == np.float64 for layer in net.layers)
     assert net.forward(batch(dtype=np.float32)).dtype == np.float64
     grads, dx = net.backprop(batch(), np.zeros(7, int), input_gradient=True)
     assert grads[0][0].dtype == np.float64 and dx.dtype == np.float64
@@ -75,7 +72,7 @@ def test_float32_and_float64_networks_from_one_seed_start_from_the_same_numbers(
 def test_one_output_network_predicts_0_or_1_around_one_half():
     net = Network([5, 3, 1], activation="tanh", output="sigmoid", seed=0, dtype="float64")
     x = batch(20, seed=1)
-    proba = net.predict_proba(x)
+    proba = net.forward(x)
     assert proba.shape == (20, 1)
     np.testing.assert_array_equal(net.predict(x), (proba[:, 0] > 0.5).astype(np.int64))
 
@@ -108,13 +105,13 @@ def test_uint8_pixels_are_scaled_to_the_unit_interval():
     pixels[0, 0], pixels[0, 1] = 0, 255
     np.testing.assert_allclose(net.forward(pixels), net.forward(pixels / 255.0), rtol=1e-13)
     np.testing.assert_allclose(net.forward(pixels, record=True).activations[0], pixels / 255.0, rtol=1e-15)
-    assert net.as_inputs(pixels).max() <= 1.0
+    assert net.forward(pixels, record=True).activations[0].max() <= 1.0
 
 
 def test_uint8_pixels_in_float32():
     net = Network([5, 4, 3], seed=0)
     pixels = np.random.default_rng(1).integers(0, 256, (6, 5), dtype=np.uint8)
-    np.testing.assert_allclose(net.predict_proba(pixels), net.predict_proba(pixels / 255.0), rtol=1e-5)
+    np.testing.assert_allclose(net.forward(pixels), net.forward(pixels / 255.0), rtol=1e-5)
 
 
 def test_images_of_28_by_28_are_flattened():
@@ -144,7 +141,7 @@ def test_python_lists_and_integer_arrays_are_accepted():
 def test_row_j_of_W_holds_the_weights_into_neuron_j():
     net = Network([5, 4, 3], activation="tanh", seed=0, dtype="float64")
     x = batch(dtype=np.float64)
-    layer = net.dense_layers[0]
+    layer = net.layers[0]
     assert layer.W.shape == (4, 5) and layer.b.shape == (4,)
     z = net.forward(x, record=True).zs[0]
     for j in range(4):
@@ -155,9 +152,9 @@ def test_row_j_of_W_holds_the_weights_into_neuron_j():
 
 
 def test_parameters_are_one_flat_array_of_weights_then_biases(net):
-    dense = net.dense_layers
+    dense = net.layers
     assert net.parameters.ndim == 1 and net.parameters.size == net.n_parameters == 5 * 4 + 4 + 4 * 3 + 3
-    assert net.n_weights == 5 * 4 + 4 * 3
+    assert net.n_decayed == 5 * 4 + 4 * 3
     weights = np.concatenate([layer.W.ravel() for layer in dense])
     biases = np.concatenate([layer.b for layer in dense])
     np.testing.assert_allclose(net.parameters, np.concatenate([weights, biases]), rtol=0, atol=0)
@@ -167,7 +164,7 @@ def test_parameters_are_one_flat_array_of_weights_then_biases(net):
     # The flat array drives the layers.
     net.parameters[0] = 42.0
     assert dense[0].W[0, 0] == pytest.approx(42.0)
-    net.parameters[net.n_weights] = -7.0
+    net.parameters[net.n_decayed] = -7.0
     assert dense[0].b[0] == pytest.approx(-7.0)
 
 
@@ -179,7 +176,7 @@ def test_backprop_fills_the_flat_gradients(net):
 
 
 def test_assigning_W_copies_into_the_flat_array(net):
-    layer = net.dense_layers[1]
+    layer = net.layers[1]
     view = layer.W
     new = np.arange(12, dtype=np.float64).reshape(3, 4) / 10
     layer.W = new
@@ -192,7 +189,7 @@ def test_assigning_W_copies_into_the_flat_array(net):
 
 
 def test_assigning_W_of_the_wrong_shape_raises(net):
-    layer = net.dense_layers[0]
+    layer = net.layers[0]
     before = net.parameters.copy()
     with pytest.raises(ValueError, match=r"Dense\.W must have shape \(4, 5\); got \(5, 4\)"):
         layer.W = np.zeros((5, 4))
@@ -205,42 +202,29 @@ def test_copy_is_independent(net):
     x = batch()
     twin = net.copy()
     np.testing.assert_allclose(twin.forward(x), net.forward(x), rtol=0, atol=0)
-    for layer, other in zip(net.dense_layers, twin.dense_layers):
+    for layer, other in zip(net.layers, twin.layers):
         assert not np.shares_memory(layer.W, other.W)
         assert np.shares_memory(other.W, twin.parameters) and np.shares_memory(other.dW, twin.gradients)
     before = net.parameters.copy()
     twin.parameters += 1.0
-    twin.dense_layers[0].W = np.zeros((4, 5))
+    twin.layers[0].W = np.zeros((4, 5))
     twin.fit(x, np.zeros(7, int), epochs=1, batch_size=7, seed=0)
     np.testing.assert_allclose(net.parameters, before, rtol=0, atol=0)
     assert np.abs(twin.parameters - before).max() > 0.5
 
 
-def test_get_weights_returns_copies_and_set_weights_restores_them(net):
-    weights = net.get_weights()
-    assert [(W.shape, b.shape) for W, b in weights] == [((4, 5), (4,)), ((3, 4), (3,))]
-    weights[0][0][...] = 0.0  # a copy: the network is untouched
-    assert np.abs(net.dense_layers[0].W).max() > 0
+def test_one_network_takes_anothers_weights_layer_by_layer(net):
     other = Network([5, 4, 3], activation="relu", output="softmax", cost="cross_entropy", seed=1)
-    other.set_weights(net.get_weights())
+    for layer, theirs in zip(other.layers, net.layers):
+        layer.W, layer.b = theirs.W, theirs.b
     x = batch()
     np.testing.assert_allclose(other.forward(x), net.forward(x), rtol=0, atol=0)
     np.testing.assert_allclose(other.parameters, net.parameters, rtol=0, atol=0)
-
-
-def test_set_weights_checks_the_count(net):
-    with pytest.raises(ValueError, match=r"expected 2 \(W, b\) pairs, one per Dense layer; got 1"):
-        net.set_weights(net.get_weights()[:1])
-
-
-def test_set_weights_with_a_bad_pair_changes_nothing(net):
-    before = net.parameters.copy()
-    weights = net.get_weights()
-    weights[0] = (weights[0][0] + 1.0, weights[0][1])  # a good first pair
-    weights[1] = (np.zeros((4, 4)), weights[1][1])  # a bad second one
-    with pytest.raises(ValueError, match=r"layer 1 needs W of shape \(3, 4\) and b of shape \(3,\); got \(4, 4\) and \(3,\)"):
-        net.set_weights(weights)
-    np.testing.assert_allclose(net.parameters, before, rtol=0, atol=0)
+    other.layers[0].W[...] = 0.0  # copies: the first network is untouched
+    assert np.abs(net.layers[0].W).max() > 0
+    # ... and the whole flat array in one assignment
+    other.parameters[:] = net.parameters
+    np.testing.assert_allclose(other.forward(x), net.forward(x), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
@@ -252,17 +236,28 @@ def test_set_weights_with_a_bad_pair_changes_nothing(net):
         {"sizes": [3, 2], "output": "identity", "dtype": "float64"},
     ],
 )
-def test_config_rebuilds_an_equal_network(arguments):
-    net = Network(**arguments, seed=11)
-    config = net.config()
-    rebuilt = Network(**config)
-    assert rebuilt.config() == config
-    assert repr(rebuilt) == repr(net)
-    assert [type(layer).__name__ for layer in rebuilt.layers] == [type(layer).__name__ for layer in net.layers]
-    # bit-identical: the same seed draws the same numbers
+def test_the_description_says_what_the_network_was_built_with(arguments):
+    arguments = dict(arguments)
+    sizes = arguments.pop("sizes")
+    net = Network(sizes, **arguments, seed=11)
+    description = net.describe()
+    assert description["sizes"] == sizes and description["input_shape"] == [sizes[0]]
+    assert description["dtype"] == arguments.get("dtype", "float32")
+    assert description["cost"] == arguments.get("cost", "quadratic")
+    layers = description["layers"]
+    assert [layer["index"] for layer in layers] == list(range(len(sizes) - 1))
+    assert [layer["name"] for layer in layers] == [f"hidden {i + 1}" for i in range(len(sizes) - 2)] + ["output"]
+    assert [(layer["n_in"], layer["n_out"]) for layer in layers] == list(zip(sizes[:-1], sizes[1:]))
+    hidden = arguments.get("activation", "sigmoid")
+    hidden = hidden if isinstance(hidden, list) else [hidden] * (len(sizes) - 2)
+    output = arguments.get("output") or ("softmax" if arguments.get("cost") == "cross_entropy" else "sigmoid")
+    assert [layer["activation"] for layer in layers] == [*hidden, output]
+    assert [layer["dropout"] for layer in layers] == [arguments.get("dropout", 0.0)] * (len(sizes) - 2) + [0.0]
+    assert sum(layer["parameters"] for layer in layers) == description["parameters"] == net.n_parameters
+    # bit-identical: the same arguments and seed build the same network
+    rebuilt = Network(sizes, **arguments, seed=11)
+    assert rebuilt.describe() == description and repr(rebuilt) == repr(net)
     np.testing.assert_array_equal(rebuilt.parameters, net.parameters)
-    assert rebuilt.parameters.dtype == net.parameters.dtype
-    assert config["seed"] == 11 and config["sizes"] == arguments["sizes"]
 
 
 def test_the_same_seed_gives_the_same_network_and_another_seed_another():
@@ -311,7 +306,8 @@ HAND = {"rtol": 1e-12, "atol": 1e-15}
 
 def hand_network() -> Network:
     net = Network([2, 2, 1], activation="sigmoid", output="sigmoid", cost="quadratic", dtype="float64")
-    net.set_weights(HAND_WEIGHTS)
+    for layer, (W, b) in zip(net.layers, HAND_WEIGHTS):
+        layer.W, layer.b = W, b
     return net
 
 
@@ -321,7 +317,8 @@ def test_hand_worked_forward_pass():
     np.testing.assert_allclose(trace.activations[1], [[0.574442516811659, 0.5]], **HAND)
     np.testing.assert_allclose(trace.zs[1], [[0.18722125840582954]], **HAND)
     np.testing.assert_allclose(trace.output, [[0.5466690745850149]], **HAND)
-    assert hand_network().cost_value(HAND_X, [1]) == pytest.approx(0.10275446396880339, rel=1e-12)
+    assert hand_network().evaluate(HAND_X, [1]).cost == pytest.approx(0.10275446396880339, rel=1e-12)
+    assert hand_network().backprop(HAND_X, [1], record=True).cost == pytest.approx(0.10275446396880339, rel=1e-12)
     assert hand_network().predict(HAND_X)[0] == 1  # 0.547 > 0.5
 
 
@@ -341,7 +338,7 @@ def test_hand_worked_backprop(y):
 def test_hand_worked_sgd_step():
     net = hand_network()
     net.fit(HAND_X, np.array([1]), epochs=1, batch_size=1, optimizer="sgd", learning_rate=0.5, seed=0)
-    (W1, b1), (W2, b2) = net.get_weights()
+    (W1, b1), (W2, b2) = [(layer.W, layer.b) for layer in net.layers]
     np.testing.assert_allclose(W2, [[0.5322679801141484, -0.5719136561363475]], **HAND)
     np.testing.assert_allclose(b2, [0.256172687727305], **HAND)
     np.testing.assert_allclose(W1, [[0.10686594020247424, 0.20343297010123712],
@@ -352,11 +349,11 @@ def test_hand_worked_sgd_step():
 def test_hand_worked_sgd_step_through_the_optimizer():
     net = hand_network()
     sgd = nnet.optimizers.SGD(learning_rate=0.5)
-    sgd.bind(net.parameters, net.gradients, net.n_weights)
+    sgd.bind(net.parameters, net.gradients, net.n_decayed)
     net.backprop(HAND_X, np.array([1]))
     sgd.step()
-    np.testing.assert_allclose(net.dense_layers[1].W, [[0.5322679801141484, -0.5719136561363475]], **HAND)
-    np.testing.assert_allclose(net.dense_layers[0].b, [0.10686594020247424, -0.10842590315909575], **HAND)
+    np.testing.assert_allclose(net.layers[1].W, [[0.5322679801141484, -0.5719136561363475]], **HAND)
+    np.testing.assert_allclose(net.layers[0].b, [0.10686594020247424, -0.10842590315909575], **HAND)
 
 
 # -- validation errors -------------------------------------------------------------------------------
@@ -551,17 +548,17 @@ PREDICTOR = Network([6, 5, 4], activation="tanh", output="softmax", cost="cross_
 def test_predictions_do_not_depend_on_the_batch_size(x, cuts):
     cuts = sorted({c for c in cuts if 0 < c < len(x)})
     slices = np.split(x, cuts)
-    proba = PREDICTOR.predict_proba(x)
-    np.testing.assert_allclose(np.concatenate([PREDICTOR.predict_proba(part) for part in slices]), proba, rtol=1e-12, atol=1e-15)
+    proba = PREDICTOR.forward(x)
+    np.testing.assert_allclose(np.concatenate([PREDICTOR.forward(part) for part in slices]), proba, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(np.concatenate([PREDICTOR.predict(part) for part in slices]), proba.argmax(axis=1))
-    one_by_one = np.concatenate([PREDICTOR.predict_proba(row) for row in x])
+    one_by_one = np.concatenate([PREDICTOR.forward(row) for row in x])
     np.testing.assert_allclose(one_by_one, proba, rtol=1e-12, atol=1e-15)
     # predict and evaluate cut big inputs into EVALUATION_BATCH rows: the answer is the same.
     labels = np.arange(len(x)) % 4
     scores = PREDICTOR.evaluate(x, labels)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(nnet.network, "EVALUATION_BATCH", 3)
-        np.testing.assert_allclose(PREDICTOR.predict_proba(x), proba, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(PREDICTOR.forward(x), proba, rtol=1e-12, atol=1e-15)
         chunked = PREDICTOR.evaluate(x, labels)
     assert chunked.cost == pytest.approx(scores.cost, rel=1e-12)
     assert chunked.accuracy == pytest.approx(scores.accuracy, abs=1e-15)
@@ -658,8 +655,8 @@ def test_a_network_fed_huge_inputs_stays_finite(hidden):
     net = Network([4, 3, 2], activation=hidden, output="softmax", cost="cross_entropy", init="lecun", seed=0)
     x = np.array([[1e4, -1e4, 5e3, -3e3], [-1e4, 1e4, 0.0, 1.0]], np.float32)
     with no_floating_point_trouble():
-        proba = net.predict_proba(x)
-        cost = net.cost_value(x, [0, 1])
+        proba = net.forward(x)
+        cost = net.evaluate(x, [0, 1]).cost
         grads = net.backprop(x, [0, 1])
     assert np.isfinite(proba).all() and np.isfinite(cost)
     assert all(np.isfinite(dW).all() and np.isfinite(db).all() for dW, db in grads)
@@ -669,7 +666,7 @@ def test_an_activation_object_is_taken_like_its_name():
     from nnet.activations import LeakyReLU
 
     net = Network([4, 3, 3, 2], activation=LeakyReLU(0.3), cost="cross_entropy", seed=0)
-    assert [layer.activation.slope for layer in net.dense_layers[:-1]] == [0.3, 0.3]
+    assert [layer.activation.slope for layer in net.layers[:-1]] == [0.3, 0.3]
     z = np.array([[-1.0, 2.0]])
     np.testing.assert_allclose(net.layers[0].activation.value(z), [[-0.3, 2.0]])
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import nnet
-from nnet import optimizers
-from nnet.optimizers import OPTIMIZERS, SCHEDULES
+from nnet import optimizers, schedules, speed
+from nnet.optimizers import OPTIMIZERS
+from nnet.schedules import SCHEDULES
 
 W0 = [1.0, 2.0, 3.0]
 G1 = [1.0, -2.0, 0.5]
@@ -166,11 +167,11 @@ def test_adam_coupled_decay_goes_through_the_moments():
 
 def test_network_training_decays_weights_not_biases():
     net = nnet.Network([4, 3, 2], seed=0)
-    trainer = nnet.Trainer(net, weight_decay=0.1, learning_rate=0.1, seed=0)
-    assert trainer.optimizer.n_decayed == net.n_weights == 4 * 3 + 3 * 2
+    trainer = nnet.Trainer(net, optimizers.get("sgd", weight_decay=0.1, learning_rate=0.1), seed=0)
+    assert trainer.optimizer.n_decayed == net.n_decayed == 4 * 3 + 3 * 2
     # the first n_weights entries are exactly the layers' W (then come the biases)
-    weights = np.concatenate([layer.W.ravel() for layer in net.dense_layers])
-    np.testing.assert_array_equal(net.parameters[: net.n_weights], weights)
+    weights = np.concatenate([layer.W.ravel() for layer in net.layers])
+    np.testing.assert_array_equal(net.parameters[: net.n_decayed], weights)
 
 
 # -- state for checkpoints -----------------------------------------------------------------
@@ -335,20 +336,20 @@ def test_get_with_non_number_setting_names_the_setting():
 
 
 def test_constant_schedule():
-    schedule = optimizers.get_schedule("constant")
+    schedule = schedules.get("constant")
     assert [schedule.factor(epoch, 10) for epoch in range(10)] == pytest.approx([1.0] * 10)
-    assert isinstance(optimizers.get_schedule(None), optimizers.Constant)
+    assert isinstance(schedules.get(None), schedules.Constant)
 
 
 def test_step_schedule_factor_is_gamma_to_floor_epoch_over_step():
-    schedule = optimizers.StepDecay(step_size=3, gamma=0.5)
+    schedule = schedules.StepDecay(step_size=3, gamma=0.5)
     factors = [schedule.factor(epoch, 10) for epoch in range(8)]
     # γ^⌊e/3⌋: 1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25
     assert factors == pytest.approx([1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25], rel=1e-15)
 
 
 def test_step_schedule_defaults():
-    schedule = optimizers.get_schedule("step")
+    schedule = schedules.get("step")
     assert (schedule.step_size, schedule.gamma) == (10, pytest.approx(0.1))
     assert schedule.factor(9, 30) == pytest.approx(1.0)
     assert schedule.factor(10, 30) == pytest.approx(0.1)
@@ -357,7 +358,7 @@ def test_step_schedule_defaults():
 
 @pytest.mark.parametrize("min_factor", [0.0, 0.1])
 def test_cosine_schedule_endpoints_and_midpoint(min_factor):
-    schedule = optimizers.Cosine(min_factor=min_factor)
+    schedule = schedules.Cosine(min_factor=min_factor)
     epochs = 10
     assert schedule.factor(0, epochs) == pytest.approx(1.0, rel=1e-15)
     assert schedule.factor(epochs, epochs) == pytest.approx(min_factor, abs=1e-15)
@@ -372,10 +373,10 @@ def test_cosine_schedule_endpoints_and_midpoint(min_factor):
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda: optimizers.StepDecay(step_size=0), "step_size must be a positive integer; got 0"),
-        (lambda: optimizers.StepDecay(step_size=2.5), "step_size must be a positive integer; got 2.5"),
-        (lambda: optimizers.StepDecay(gamma=0.0), "gamma must be a finite number in the range (0.0, "),
-        (lambda: optimizers.Cosine(min_factor=1.5), "min_factor must be a finite number in the range [0.0, 1.0]; got 1.5"),
+        (lambda: schedules.StepDecay(step_size=0), "step_size must be a positive integer; got 0"),
+        (lambda: schedules.StepDecay(step_size=2.5), "step_size must be a positive integer; got 2.5"),
+        (lambda: schedules.StepDecay(gamma=0.0), "gamma must be a finite number in the range (0.0, "),
+        (lambda: schedules.Cosine(min_factor=1.5), "min_factor must be a finite number in the range [0.0, 1.0]; got 1.5"),
     ],
 )
 def test_schedule_validation(build, message):
@@ -385,35 +386,34 @@ def test_schedule_validation(build, message):
 
 def test_schedule_table_and_get():
     assert sorted(SCHEDULES) == ["constant", "cosine", "step"]
-    custom = optimizers.StepDecay(2, 0.5)
-    assert optimizers.get_schedule(custom) is custom
+    custom = schedules.StepDecay(2, 0.5)
+    assert schedules.get(custom) is custom
     with pytest.raises(
         ValueError, match=re.escape("unknown learning-rate schedule 'linear'; choose one of: constant, step, cosine")
     ):
-        optimizers.get_schedule("linear")
+        schedules.get("linear")
 
 
 # -- large updates, split between threads ------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "adamw"])
-def test_an_update_split_between_threads_equals_the_whole(name, monkeypatch):
+def test_an_update_split_between_threads_equals_the_whole(name):
     # the weights/biases boundary (n_decayed) falls inside a part, so weight decay is split too
-    size = 2 * optimizers.PARALLEL_MIN + 1000
+    size = 2 * speed.PARALLEL_MIN + 1000
     rng = np.random.default_rng(0)
     start = rng.normal(size=size)
     grads = [rng.normal(size=size) for _ in range(3)]
     results = {}
-    monkeypatch.setattr(optimizers.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     for threads in (1, 2):
-        monkeypatch.setattr(optimizers, "max_threads", threads)
         optimizer = optimizers.get(name, learning_rate=0.01, weight_decay=0.1)
         params, gradient = start.copy(), np.empty(size)
-        optimizer.bind(params, gradient, n_decayed=optimizers.PARALLEL_MIN + 7)
-        assert len(optimizer._parts) == threads
+        optimizer.bind(params, gradient, n_decayed=speed.PARALLEL_MIN + 7)
+        assert len(speed.parts(size, threads)) == threads
+        split = speed.Threads(threads).split
         for g in grads:
             gradient[...] = g
-            optimizer.step()
+            optimizer.step(split)
         results[threads] = params
     np.testing.assert_array_equal(results[1], results[2])
     assert not np.array_equal(results[1], start)

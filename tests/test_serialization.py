@@ -18,19 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnet
-from nnet import _safetensors, activations, serialization
-from nnet.serialization import (
-    FORMAT_VERSION,
-    ModelFileError,
-    load,
-    load_checkpoint,
-    load_with_tensors,
-    read_safetensors,
-    save,
-    save_checkpoint,
-    write_safetensors,
-)
-from nnet.training import History, Trainer
+from nnet import _safetensors, activations, optimizers, serialization
+from nnet._safetensors import write_safetensors
+from nnet.checkpoints import load_checkpoint, save_checkpoint
+from nnet.history import History
+from nnet.serialization import FORMAT_VERSION, ModelFileError, load, load_with_tensors, read_safetensors, save
+from nnet.training import Trainer
 
 ALL_ACTIVATIONS = sorted(activations.ACTIVATIONS)
 
@@ -49,15 +42,13 @@ def assert_same_network(a: nnet.Network, b: nnet.Network) -> None:
     assert b.cost.name == a.cost.name
     assert [type(layer) for layer in b.layers] == [type(layer) for layer in a.layers]
     for left, right in zip(a.layers, b.layers):
-        if isinstance(left, nnet.Dense):
-            assert right.activation.name == left.activation.name
-            assert repr(right.activation) == repr(left.activation)  # LeakyReLU shows its slope
-            for symbol in ("W", "b"):
-                mine, theirs = getattr(left, symbol), getattr(right, symbol)
-                assert theirs.dtype == mine.dtype and theirs.shape == mine.shape
-                assert theirs.tobytes() == mine.tobytes(), symbol
-        else:
-            assert right.rate == left.rate
+        assert right.activation.name == left.activation.name
+        assert repr(right.activation) == repr(left.activation)  # LeakyReLU shows its slope
+        assert right.dropout == left.dropout
+        for symbol in ("W", "b"):
+            mine, theirs = getattr(left, symbol), getattr(right, symbol)
+            assert theirs.dtype == mine.dtype and theirs.shape == mine.shape
+            assert theirs.tobytes() == mine.tobytes(), symbol
     assert b.parameters.tobytes() == a.parameters.tobytes()
     x = inputs(a.n_inputs, dtype=a.dtype)
     assert np.array_equal(b.forward(x), a.forward(x))
@@ -119,10 +110,12 @@ ARCHITECTURES = {
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_load_of_save_is_the_same_network(tmp_path, name):
-    network = nnet.Network(**ARCHITECTURES[name], seed=1)
+    arguments = dict(ARCHITECTURES[name])
+    network = nnet.Network(arguments.pop("sizes"), **arguments, seed=1)
     loaded = load(save(network, tmp_path / "m.safetensors"))
     assert_same_network(network, loaded)
-    assert [type(layer).__name__ for layer in loaded.layers].count("Dropout") == (2 if "dropout" in ARCHITECTURES[name] else 0)
+    assert [layer.dropout for layer in loaded.layers].count(0.3) == (2 if "dropout" in ARCHITECTURES[name] else 0)
+    assert loaded.describe() == network.describe()
 
 
 @pytest.mark.parametrize("name", ALL_ACTIVATIONS)
@@ -141,11 +134,11 @@ def test_float64_stays_float64(tmp_path):
 
 def test_leaky_relu_keeps_its_slope(tmp_path):
     network = nnet.Network([3, 4, 2], activation="leaky_relu", seed=0)
-    network.dense_layers[0].activation = activations.LeakyReLU(0.3)
+    network.layers[0].activation = activations.LeakyReLU(0.3)
     path = save(network, tmp_path / "m.safetensors")
     assert json.loads(read_safetensors(path)[1]["nnet"])["layers"][0]["slope"] == pytest.approx(0.3)
     loaded = load(path)
-    assert loaded.dense_layers[0].activation.slope == pytest.approx(0.3)
+    assert loaded.layers[0].activation.slope == pytest.approx(0.3)
     x = -np.abs(inputs(3))  # negative inputs: where the slope shows
     assert np.array_equal(loaded.forward(x), network.forward(x))
     assert not np.allclose(nnet.Network([3, 4, 2], activation="leaky_relu", seed=0).forward(x), network.forward(x))
@@ -164,7 +157,7 @@ def test_property_load_of_save_predicts_identically(sizes, names, slope, dropout
     hidden = names[: len(sizes) - 2]
     dropout = dropout if hidden else 0.0  # dropout acts after hidden layers
     network = nnet.Network(sizes, activation=hidden, output=names[-1], dropout=dropout, dtype=dtype, seed=seed)
-    for layer in network.dense_layers:
+    for layer in network.layers:
         if layer.activation.name == "leaky_relu":
             layer.activation = activations.LeakyReLU(slope)
     with tempfile.TemporaryDirectory() as folder:
@@ -198,7 +191,7 @@ def test_metadata_round_trip(tmp_path):
     assert loaded.class_names == ["cat", "dog", "émeu"]
     assert History.from_dict(loaded.metadata["history"]).epochs[0].train_cost == pytest.approx(0.5)
     meta = loaded.metadata
-    assert meta["format"] == "nnet" and meta["format_version"] == FORMAT_VERSION == 1
+    assert meta["format"] == "nnet" and meta["format_version"] == FORMAT_VERSION == 2
     assert meta["nnet_version"] == nnet.__version__
     assert meta["cost"] == "quadratic" and meta["dtype"] == "float32" and meta["seed"] == 4 and meta["init"] == "auto"
     assert [entry["kind"] for entry in meta["layers"]] == ["dense", "dense"]
@@ -496,13 +489,14 @@ def top(**changes):
         (top(layers=[]), "the nnet metadata has no layer list"),
         (top(dtype="float16"), "dtype must be float32 or float64; got 'float16'"),
         (top(cost="hinge"), "cost 'hinge' is not one of"),
-        (layer(0, kind="conv"), "layer 0: kind must be 'dense' or 'dropout'"),
+        (layer(0, kind="conv"), r"layer 0: kind must be one of \['dense'\]"),
         (layer(0, n_in=True), "layer 0: n_in and n_out must be positive integers; got True"),
         (layer(0, n_in=6.0), "layer 0: n_in and n_out must be positive integers; got 6.0"),
         (layer(0, n_out=0), "layer 0: n_in and n_out must be positive integers"),
         (layer(0, activation="swish"), "layer 0: activation 'swish' is not one of"),
         (layer(0, activation=["relu"]), r"layer 0: activation \['relu'\] is not one of"),
-        (layer(0, slope=0.2), r"layer 0: a sigmoid dense layer has the keys \['activation', 'kind', 'n_in', 'n_out'\]"),
+        (layer(0, slope=0.2), r"layer 0: a sigmoid dense layer has the keys \['activation', 'dropout', 'index', 'kind', "
+                              r"'n_in', 'n_out', 'name', 'parameters'\]"),
         (layer(0, activation="leaky_relu"), "layer 0: a leaky_relu dense layer has the keys .*'slope'"),
         (layer(0, activation="leaky_relu", slope=1.5), r"layer 0: leaky_relu slope must be in \(0, 1\); got 1.5"),
         (layer(0, activation="leaky_relu", slope="0.2"), "layer 0: leaky_relu slope must be a number; got '0.2'"),
@@ -545,24 +539,70 @@ def test_layers_that_do_not_fit_together(tmp_path):
 @pytest.mark.parametrize(
     "change, problem",
     [
-        (dict(rate=1.0), r"layer 1: dropout rate must be a number in \[0, 1\); got 1.0"),
-        (dict(rate=True), "layer 1: dropout rate must be a number"),
-        (dict(rate="0.5"), "layer 1: dropout rate must be a number"),
-        (dict(size=7), r"layer 1: dropout size must be the size of the layer before it \(5\); got 7"),
-        (dict(size=5.0), "layer 1: dropout size must be the size of the layer before it"),
-        (dict(size=True), "layer 1: dropout size must be the size of the layer before it"),
-        (dict(extra=1), r"layer 1: a dropout layer has the keys \['kind', 'rate', 'size'\]"),
+        (dict(dropout=1.0), r"layer 0: dropout rate must be a number in \[0, 1\); got 1.0"),
+        (dict(dropout=True), "layer 0: dropout rate must be a number"),
+        (dict(dropout="0.5"), "layer 0: dropout rate must be a number"),
     ],
 )
-def test_bad_dropout_entries(tmp_path, change, problem):
-    path = rewrite(saved(tmp_path, nnet.Network([6, 5, 3], dropout=0.5, seed=0)), edit=layer(1, **change))
+def test_bad_dropout_rates(tmp_path, change, problem):
+    path = rewrite(saved(tmp_path, nnet.Network([6, 5, 3], dropout=0.5, seed=0)), edit=layer(0, **change))
     with refused(path, problem):
         load(path)
 
 
-def test_dropout_without_a_size_still_loads(tmp_path):
-    path = rewrite(saved(tmp_path, nnet.Network([6, 5, 3], dropout=0.5, seed=0)), edit=layer(1, size=None))
-    assert load(path).layers[1].rate == pytest.approx(0.5)
+def test_the_output_layer_has_no_dropout(tmp_path):
+    path = rewrite(saved(tmp_path), edit=layer(1, dropout=0.5))
+    with refused(path, "the output layer cannot have dropout"):
+        load(path)
+
+
+# -- files of format version 1 (nnet 0.1.0), where dropout was an entry of the layer list ------------
+
+VERSION_1 = Path(__file__).parent / "data" / "model-v1.safetensors"
+
+
+def test_a_version_1_file_loads_with_dropout_as_its_layers_rate(tmp_path):
+    network = load(VERSION_1)
+    assert network.metadata["format_version"] == 1
+    assert [layer.dropout for layer in network.layers] == [0.25, 0.25, 0.0]
+    assert [layer.activation.name for layer in network.layers] == ["leaky_relu", "tanh", "softmax"]
+    assert network.layers[0].activation.slope == pytest.approx(0.3)
+    # the same answers as the nnet 0.1.0 that wrote it
+    recorded = np.load(Path(__file__).parent / "data" / "model-v1-io.npz")
+    np.testing.assert_array_equal(network.forward(recorded["x"]), recorded["output"])
+    # ... written back as version 2, with the same network
+    again = load(save(network, tmp_path / "v2.safetensors"))
+    assert again.metadata["format_version"] == FORMAT_VERSION
+    assert_same_network(network, again)
+
+
+def version_1_file(tmp_path) -> Path:
+    path = tmp_path / "v1.safetensors"
+    path.write_bytes(VERSION_1.read_bytes())
+    return path
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (dict(rate=1.0), r"layer list entry 1: dropout rate must be a number in \[0, 1\); got 1.0"),
+        (dict(rate=True), "layer list entry 1: dropout rate must be a number"),
+        (dict(rate="0.5"), "layer list entry 1: dropout rate must be a number"),
+        (dict(size=7), r"layer list entry 1: dropout size must be the size of the layer before it \(5\); got 7"),
+        (dict(size=5.0), "layer list entry 1: dropout size must be the size of the layer before it"),
+        (dict(size=True), "layer list entry 1: dropout size must be the size of the layer before it"),
+        (dict(extra=1), r"layer list entry 1: a dropout layer has the keys \['kind', 'rate', 'size'\]"),
+    ],
+)
+def test_bad_dropout_entries_of_version_1(tmp_path, change, problem):
+    path = rewrite(version_1_file(tmp_path), edit=layer(1, **change))
+    with refused(path, problem):
+        load(path)
+
+
+def test_a_version_1_dropout_without_a_size_still_loads(tmp_path):
+    path = rewrite(version_1_file(tmp_path), edit=layer(1, size=None))
+    assert load(path).layers[0].dropout == pytest.approx(0.25)
 
 
 def test_a_forged_but_valid_file_loads(tmp_path):
@@ -581,7 +621,7 @@ def test_safetensors_reads_what_nnet_writes(tmp_path):
     path = save(network, tmp_path / "m.safetensors")
     theirs = safetensors_numpy.load_file(str(path))
     assert sorted(theirs) == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b", "layers.2.W", "layers.2.b"]
-    for index, dense in enumerate(network.dense_layers):
+    for index, dense in enumerate(network.layers):
         for symbol in ("W", "b"):
             array = theirs[f"layers.{index}.{symbol}"]
             assert array.dtype == dense.dtype and array.tobytes() == getattr(dense, symbol).tobytes()
@@ -611,7 +651,7 @@ def tiny_data(n=40, seed=0):
 
 def trained_trainer(epochs=2):
     network = nnet.Network([6, 5, 3], activation="relu", output="softmax", cost="cross_entropy", dropout=0.2, seed=0)
-    trainer = Trainer(network, epochs=epochs, batch_size=8, optimizer="adam", early_stopping=3, seed=11)
+    trainer = Trainer(network, optimizers.get("adam"), epochs=epochs, batch_size=8, early_stopping=3, seed=11)
     x, y = tiny_data()
     trainer.run(x, y, validation_data=tiny_data(10, seed=1))
     return trainer
@@ -640,7 +680,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 def test_checkpoint_with_infinite_best_cost_and_no_best_parameters(tmp_path):
     network = nnet.Network([6, 5, 3], seed=0)
-    checkpoint = Trainer(network, optimizer="momentum", seed=1).checkpoint()
+    checkpoint = Trainer(network, optimizers.get("momentum"), seed=1).checkpoint()
     assert checkpoint["best_cost"] == float("inf") and checkpoint["best_parameters"] is None
     _, loaded = load_checkpoint(save_checkpoint(network, checkpoint, tmp_path / "c.safetensors"))
     assert loaded["best_cost"] == float("inf") and loaded["best_parameters"] is None
@@ -680,10 +720,10 @@ def state(**changes):
         (plus("optimizer.extra", np.zeros(3, np.float32)), None, r"tensors \['optimizer.extra'\] are not part of the checkpoint"),
         (plus("trainer.best_parameters", np.zeros(3, np.float32)), None, r"'trainer.best_parameters' has shape \(3,\); the network has \(53,\)"),
         (lambda t: {**t, "optimizer.v": np.full_like(t["optimizer.v"], np.nan)}, None, "checkpoint tensor 'v' holds NaN"),
-        (None, state(next_epoch="2"), "checkpoint next_epoch must be an integer; got '2'"),
+        (None, state(next_epoch="2"), "checkpoint next_epoch must be an integer >= 0; got '2'"),
         (None, state(seed=None), "checkpoint seed must be an integer"),
         (None, state(best_cost="low"), "checkpoint best_cost must be a number or null"),
-        (None, state(optimizer={"name": "adam"}), "checkpoint optimizer must hold a name, steps and a list of array names"),
+        (None, state(optimizer={"name": "adam"}), r"checkpoint optimizer must hold a name, steps \(an integer >= 0\) and a list of array names"),
         (None, state(history={"epochs": [{"epoch": 1}]}), "checkpoint history cannot be read"),
     ],
 )
@@ -747,3 +787,14 @@ def test_a_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         saved(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_version_1_checkpoint_resumes(tmp_path):
+    network, checkpoint = load_checkpoint(Path(__file__).parent / "data" / "checkpoint-v1.safetensors")
+    assert checkpoint["next_epoch"] == 3 and checkpoint["optimizer"]["name"] == "momentum"
+    assert [layer.dropout for layer in network.layers] == [0.25, 0.25, 0.0]
+    x = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    y = np.random.default_rng(1).integers(0, 3, 40)
+    history = network.fit(x, y, epochs=4, batch_size=8, optimizer="momentum", resume=checkpoint, seed=2)
+    assert [record.epoch for record in history.epochs] == [1, 2, 3, 4]
+    assert np.isfinite(network.parameters).all()

@@ -18,7 +18,7 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from nnet import Network, Trainer, optimizers  # noqa: E402
+from nnet import Network, Trainer, optimizers, schedules  # noqa: E402
 from _grid import HIDDEN, OUTPUT_COST_IDS, OUTPUT_COSTS  # noqa: E402
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -43,8 +43,8 @@ class TorchTwin(torch.nn.Module):
     def __init__(self, net: Network):
         super().__init__()
         self.linears = torch.nn.ModuleList()
-        self.activations = [layer.activation.name for layer in net.dense_layers]
-        for layer in net.dense_layers:
+        self.activations = [layer.activation.name for layer in net.layers]
+        for layer in net.layers:
             linear = torch.nn.Linear(layer.n_in, layer.n_out, dtype=torch.float64)
             with torch.no_grad():
                 linear.weight.copy_(torch.from_numpy(layer.W))  # (n_out, n_in) in both
@@ -87,7 +87,7 @@ def torch_targets(net: Network, y):
     labels, else float rows (one-hot for int labels)."""
     y = np.asarray(y)
     if y.ndim == 1 and y.dtype.kind == "i":
-        if net.cost.name == "cross_entropy" and net.output_activation.name == "softmax":
+        if net.cost.name == "cross_entropy" and net.layers[-1].activation.name == "softmax":
             return torch.from_numpy(y.astype(np.int64))
         return torch.from_numpy(np.eye(net.n_outputs)[y])
     return torch.from_numpy(y)
@@ -129,7 +129,7 @@ def test_cost_and_gradients_match_torch_autograd(hidden, output, cost, form):
     y = make_targets(output, form, rng)
 
     grads, dx = net.backprop(x, y, input_gradient=True)
-    nnet_cost = net.cost_value(x, y)
+    nnet_cost = net.evaluate(x, y).cost
 
     twin = TorchTwin(net)
     x_torch = torch.from_numpy(x.copy()).requires_grad_(True)
@@ -157,7 +157,6 @@ def test_forward_and_every_layer_match_torch(hidden):
             assert_close(trace.zs[index], z, f"z of layer {index}")
             assert_close(trace.activations[index + 1], a, f"a of layer {index}")
     assert_close(net.forward(x), a)
-    assert_close(net.predict_proba(x), a)
     np.testing.assert_array_equal(net.predict(x), a.argmax(1).numpy())
 
 
@@ -167,8 +166,9 @@ def test_dropout_gradients_match_torch_with_the_same_masks(hidden):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(N_SAMPLES, SIZES[0]))
     y = make_targets("softmax", "labels", rng)
-    grads, dx = net.backprop(x, y, input_gradient=True, rng=np.random.default_rng(0))
-    masks = [torch.from_numpy(layer.mask.copy()) for layer in net.layers if hasattr(layer, "rate")]
+    trace, dx = net.backprop(x, y, record=True, input_gradient=True, rng=np.random.default_rng(0))
+    grads = trace.gradients
+    masks = [torch.from_numpy(mask.copy()) for mask in trace.masks if mask is not None]
     assert len(masks) == 2 and all((mask == 0).any() for mask in masks)
 
     twin = TorchTwin(net)
@@ -218,7 +218,7 @@ def torch_steps(twin, optimizer, x, targets, steps, scheduler=None):
 
 
 def assert_same_parameters(net: Network, twin: TorchTwin, what=""):
-    for index, (layer, linear) in enumerate(zip(net.dense_layers, twin.linears)):
+    for index, (layer, linear) in enumerate(zip(net.layers, twin.linears)):
         assert_close(layer.W, linear.weight, f"{what} layer {index} W")
         assert_close(layer.b, linear.bias, f"{what} layer {index} b")
 
@@ -242,7 +242,7 @@ def test_optimizer_steps_match_torch_optim(name, weight_decay, steps):
     settings, _, _ = OPTIMIZERS[name]
     optimizer = optimizers.get(name, **settings, weight_decay=weight_decay)
     assert optimizer.weight_decay == pytest.approx(weight_decay, abs=0)
-    optimizer.bind(net.parameters, net.gradients, net.n_weights)
+    optimizer.bind(net.parameters, net.gradients, net.n_decayed)
     before = net.parameters.copy()
 
     for _ in range(steps):
@@ -264,8 +264,7 @@ def test_optimizer_steps_match_torch_optim(name, weight_decay, steps):
 def test_trainer_adamw_weight_decay_is_the_one_asked_for(weight_decay):
     net, x, y = optimizer_problem()
     twin = TorchTwin(net)
-    trainer = Trainer(net, epochs=3, batch_size=N_SAMPLES, optimizer="adamw", learning_rate=0.01,
-                      weight_decay=weight_decay, shuffle=False, seed=0)
+    trainer = Trainer(net, optimizers.get("adamw", learning_rate=0.01, weight_decay=weight_decay), epochs=3, batch_size=N_SAMPLES, shuffle=False, seed=0)
     trainer.run(x, y)
     torch_steps(twin, torch_optimizer("adamw", twin, weight_decay), x, torch_targets(net, y), 3)
     assert trainer.optimizer.weight_decay == pytest.approx(weight_decay, abs=0)
@@ -279,8 +278,7 @@ def test_trainer_full_batch_epochs_match_torch_optim(name, weight_decay):
     net, x, y = optimizer_problem()
     twin = TorchTwin(net)
     settings, _, _ = OPTIMIZERS[name]
-    history = Trainer(net, epochs=3, batch_size=N_SAMPLES, optimizer=name,
-                      weight_decay=weight_decay, shuffle=False, seed=0, **settings).run(x, y)
+    history = Trainer(net, optimizers.get(name, weight_decay=weight_decay, **settings), epochs=3, batch_size=N_SAMPLES, shuffle=False, seed=0).run(x, y)
     torch_steps(twin, torch_optimizer(name, twin, weight_decay), x, torch_targets(net, y), 3)
     assert len(history.epochs) == 3
     assert_same_parameters(net, twin, f"Trainer {name}")
@@ -301,7 +299,7 @@ def torch_learning_rates(make_scheduler, epochs, base=0.1):
 
 @pytest.mark.parametrize(("step_size", "gamma", "epochs"), [(1, 0.5, 5), (2, 0.1, 7), (3, 0.7, 10)])
 def test_step_schedule_matches_steplr(step_size, gamma, epochs):
-    schedule = optimizers.StepDecay(step_size=step_size, gamma=gamma)
+    schedule = schedules.StepDecay(step_size=step_size, gamma=gamma)
     ours = np.array([0.1 * schedule.factor(epoch, epochs) for epoch in range(epochs)])
     theirs = torch_learning_rates(
         lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma), epochs
@@ -311,7 +309,7 @@ def test_step_schedule_matches_steplr(step_size, gamma, epochs):
 
 @pytest.mark.parametrize(("min_factor", "epochs"), [(0.0, 10), (0.1, 7), (0.5, 1)])
 def test_cosine_schedule_matches_cosineannealinglr(min_factor, epochs):
-    schedule = optimizers.Cosine(min_factor=min_factor)
+    schedule = schedules.Cosine(min_factor=min_factor)
     ours = np.array([0.1 * schedule.factor(epoch, epochs) for epoch in range(epochs)])
     theirs = torch_learning_rates(
         lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=0.1 * min_factor),
@@ -323,9 +321,9 @@ def test_cosine_schedule_matches_cosineannealinglr(min_factor, epochs):
 @pytest.mark.parametrize(
     ("schedule", "make_scheduler"),
     [
-        (optimizers.StepDecay(step_size=2, gamma=0.5),
+        (schedules.StepDecay(step_size=2, gamma=0.5),
          lambda opt, epochs: torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)),
-        (optimizers.Cosine(min_factor=0.2),
+        (schedules.Cosine(min_factor=0.2),
          lambda opt, epochs: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=0.02)),
     ],
     ids=["step", "cosine"],
@@ -334,9 +332,7 @@ def test_training_with_a_schedule_matches_torch(schedule, make_scheduler):
     epochs = 5
     net, x, y = optimizer_problem()
     twin = TorchTwin(net)
-    history = Trainer(net, epochs=epochs, batch_size=N_SAMPLES, optimizer="momentum",
-                      learning_rate=0.1, momentum=0.9, lr_schedule=schedule, shuffle=False,
-                      seed=0).run(x, y)
+    history = Trainer(net, optimizers.get("momentum", learning_rate=0.1, momentum=0.9), epochs=epochs, batch_size=N_SAMPLES, lr_schedule=schedule, shuffle=False, seed=0).run(x, y)
     optimizer = torch_optimizer("momentum", twin, 0.0)
     scheduler = make_scheduler(optimizer, epochs)
     rates = []

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import nnet
-from nnet import optimizers
+from nnet import optimizers, schedules
 from nnet.training import TrainingState
 
 # -- data and helpers ------------------------------------------------------------------------
@@ -163,17 +163,26 @@ def test_validation_data_and_split_together_is_an_error():
         relu_net().fit(x, y, validation_data=(x, y), validation_split=0.1)
 
 
-@pytest.mark.parametrize("split", [0.0, 1.0, 1.5, -0.1, True])
-def test_validation_split_must_be_a_fraction(split):
+@pytest.mark.parametrize("split", [0.0, 1.0, 1.5, -0.1, True, 30, "0.1"])
+def test_validation_split_must_be_a_count_or_a_fraction(split):
     x, y = blobs(30)
-    with pytest.raises(ValueError, match=re.escape(f"validation_split must be a fraction in (0, 1); got {split!r}")):
+    rule = "validation_split must be an int in [1, 29] (a count of the 30 rows) or a float in (0, 1) (a fraction of them)"
+    with pytest.raises(ValueError, match=re.escape(f"{rule}; got {split!r}")):
         relu_net().fit(x, y, validation_split=split)
 
 
 def test_validation_split_too_small_leaves_nothing():
     x, y = blobs(30)
-    with pytest.raises(ValueError, match=r"validation_split=0\.01 of 30 samples leaves no training or no validation data"):
+    with pytest.raises(ValueError, match=r"validation_split must be .*; got 0\.01, which leaves 0 of 30 for validation"):
         relu_net().fit(x, y, validation_split=0.01)
+
+
+def test_validation_split_takes_a_count_as_datasets_split_validation_does():
+    x, y = blobs(30)
+    by_count = relu_net().fit(x, y, epochs=2, batch_size=8, validation_split=6, seed=1)
+    by_fraction = relu_net().fit(x, y, epochs=2, batch_size=8, validation_split=0.2, seed=1)
+    assert by_count.to_dict() == {**by_fraction.to_dict(), "epochs": [
+        {**record, "seconds": mine["seconds"]} for record, mine in zip(by_fraction.to_dict()["epochs"], by_count.to_dict()["epochs"])]}
 
 
 # -- callbacks -------------------------------------------------------------------------------
@@ -322,7 +331,7 @@ def test_divergence_in_the_first_epoch_restores_initial_weights():
     np.testing.assert_array_equal(net.parameters, initial)
 
 
-class JumpAfterFirstEpoch(optimizers.Schedule):
+class JumpAfterFirstEpoch(schedules.Schedule):
     """A sane learning rate for epoch 1, then a factor of 1e8."""
 
     name = "jump"
@@ -359,8 +368,7 @@ def test_divergence_also_restores_the_optimizer_state():
             self.steps = state.trainer.optimizer.steps
 
     seen = Velocity()
-    trainer = nnet.Trainer(net, epochs=3, batch_size=20, optimizer="momentum", learning_rate=0.01,
-                           lr_schedule=JumpAfterFirstEpoch(), callbacks=[seen], seed=0)
+    trainer = nnet.Trainer(net, optimizers.get("momentum", learning_rate=0.01), epochs=3, batch_size=20, lr_schedule=JumpAfterFirstEpoch(), callbacks=[seen], seed=0)
     with pytest.raises(nnet.DivergenceError, match="at epoch 2"):
         trainer.run(x, y)
     assert trainer.optimizer.steps == seen.steps == 10
@@ -448,13 +456,13 @@ def test_resume_from_a_trainer_checkpoint_is_bit_identical(optimizer, dropout):
     history = straight.fit(x, y, epochs=4, validation_data=(x_val, y_val), **settings)
 
     half = relu_net(dropout=dropout)
-    trainer = nnet.Trainer(half, epochs=2, **settings)
+    trainer = nnet.Trainer(half, optimizers.get(optimizer, learning_rate=0.05), epochs=2, batch_size=8, seed=3)
     trainer.run(x, y, (x_val, y_val))
     checkpoint = trainer.checkpoint()
     assert checkpoint["next_epoch"] == 2
 
     fresh = relu_net(seed=99, dropout=dropout)  # different initial weights, overwritten next
-    fresh.set_weights(half.get_weights())
+    fresh.parameters[:] = half.parameters
     resumed = fresh.fit(x, y, epochs=4, validation_data=(x_val, y_val), resume=checkpoint, **settings)
 
     np.testing.assert_array_equal(fresh.parameters, straight.parameters)
@@ -509,10 +517,10 @@ def test_uint8_inputs_train_like_scaled_floats():
     from_uint8 = fresh()
     from_uint8.fit(pixels, labels, **settings)
 
-    # Bit-identical to the floats the network itself makes of those pixels (as_inputs, the
-    # prediction path): training and prediction scale a uint8 image the same way.
+    # Bit-identical to the floats the network itself makes of those pixels (the prediction
+    # path, forward's record): training and prediction scale a uint8 image the same way.
     as_network_floats = fresh()
-    as_network_floats.fit(as_network_floats.as_inputs(pixels), labels, **settings)
+    as_network_floats.fit(as_network_floats.forward(pixels, record=True).activations[0], labels, **settings)
     np.testing.assert_array_equal(from_uint8.parameters, as_network_floats.parameters)
 
     # Only allclose to x.astype(float32) / 255: the library multiplies by float32(1/255), which
@@ -560,7 +568,7 @@ def test_float64_inputs_on_a_float32_network():
 def test_step_schedule_in_history():
     x, y = blobs(30)
     history = relu_net().fit(
-        x, y, epochs=5, learning_rate=0.2, lr_schedule=optimizers.StepDecay(step_size=2, gamma=0.5), seed=0
+        x, y, epochs=5, learning_rate=0.2, lr_schedule=schedules.StepDecay(step_size=2, gamma=0.5), seed=0
     )
     # η γ^⌊e/2⌋ for e = 0 .. 4
     assert history.column("learning_rate") == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05], rel=1e-12)
@@ -590,7 +598,7 @@ def test_constant_schedule_is_the_default():
 
 def test_schedule_changes_the_training():
     constant, _ = train("sgd", learning_rate=0.1)
-    stepped, _ = train("sgd", learning_rate=0.1, lr_schedule=optimizers.StepDecay(step_size=1, gamma=0.5))
+    stepped, _ = train("sgd", learning_rate=0.1, lr_schedule=schedules.StepDecay(step_size=1, gamma=0.5))
     assert not np.array_equal(constant.parameters, stepped.parameters)
 
 
@@ -651,12 +659,12 @@ def test_bad_epochs_and_batch_size(setting, value):
 
 def test_adamw_keeps_its_own_default_weight_decay():
     net = relu_net()
-    assert nnet.Trainer(net, optimizer="adamw").optimizer.weight_decay == pytest.approx(1e-2)
-    assert nnet.Trainer(net, optimizer="adamw", weight_decay=0.1).optimizer.weight_decay == pytest.approx(0.1)
+    assert nnet.Trainer(net, optimizers.get("adamw")).optimizer.weight_decay == pytest.approx(1e-2)
+    assert nnet.Trainer(net, optimizers.get("adamw", weight_decay=0.1)).optimizer.weight_decay == pytest.approx(0.1)
 
 
 def test_adamw_with_explicit_zero_weight_decay_has_none():
-    trainer = nnet.Trainer(relu_net(), optimizer="adamw", weight_decay=0.0)
+    trainer = nnet.Trainer(relu_net(), optimizers.get("adamw", weight_decay=0.0))
     assert trainer.optimizer.weight_decay == pytest.approx(0.0)
 
 

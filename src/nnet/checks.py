@@ -37,16 +37,16 @@ def number(name: str, value, *, minimum=None, maximum=None, open_min=False, open
 
 def integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """``value`` as an int, if it is a whole number (not a bool, not a float) within the bounds."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer; got {value!r}")
-    value = int(value)
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        if maximum is None:
-            wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        else:
-            wanted = f"an integer in {minimum}..{maximum}"
+    if maximum is not None:
+        wanted = f"an integer in {minimum}..{maximum}"
+    elif minimum is None:
+        wanted = "an integer"
+    else:
+        wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \
+            (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be {wanted}; got {value!r}")
-    return value
+    return int(value)
 
 
 def positive_int(name: str, value) -> int:
@@ -56,7 +56,9 @@ def positive_int(name: str, value) -> int:
 
 def rate(name: str, value) -> float:
     """A probability of dropping something, in [0, 1): a dropout rate."""
-    return number(name, value, minimum=0.0, maximum=1.0, open_max=True)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:  # NaN too
+        raise ValueError(f"{name} must be a number in [0, 1); got {value!r}")
+    return float(value)
 
 
 def choice(name: str, value, choices) -> str:

@@ -58,9 +58,9 @@ def as_inputs(x, input_shape: tuple[int, ...], dtype: np.dtype, reader) -> np.nd
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x has no samples: got an array of shape {x.shape}")
     size = int(np.prod(input_shape))
-    if x.ndim == 1 and x.size == size:  # one sample
-        x = x.reshape(1, *input_shape)
-    elif x.shape[1:] != input_shape and x.ndim >= 2 and int(np.prod(x.shape[1:])) == size:
+    if x.ndim == 1:  # one sample
+        x = x.reshape(1, -1)
+    if x.shape[1:] != input_shape and int(np.prod(x.shape[1:])) == size:
         x = x.reshape(len(x), *input_shape)  # (n, 28, 28) images for 784 inputs, and the like
     if x.shape[1:] != input_shape:
         wanted = size if len(input_shape) == 1 else "x".join(map(str, input_shape))
@@ -164,6 +164,14 @@ def answers(output: np.ndarray) -> np.ndarray:
     if output.shape[1] == 1:
         return (output[:, 0] > 0.5).astype(np.int64)
     return output.argmax(axis=1)
+
+
+def answer_scores(output: np.ndarray) -> np.ndarray:
+    """One score per answer, (n, n_answers): the output activations as they are, or, for a
+    single output neuron a, the pair (1 - a, a) for the answers 0 and 1."""
+    if output.shape[1] == 1:
+        return np.hstack([1.0 - output, output])
+    return output
 
 
 def count_correct(output: np.ndarray, labels: np.ndarray) -> int:

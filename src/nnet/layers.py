@@ -171,7 +171,7 @@ class Dense(Layer):
                 raise ValueError(f"Dense {name} must be a positive integer; got {size!r}")
         self.input_shape, self.output_shape = (int(n_in),), (int(n_out),)
         self.activation = activations.get(activation)
-        self.dropout = checks.rate("dropout", dropout)
+        self.dropout = checks.rate("dropout rate", dropout)
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):

@@ -71,6 +71,9 @@ class Trace:
         With ``deltas``: each layer's (∂C/∂W, ∂C/∂b).
     cost : float or None
         With ``deltas``: the batch's mean cost C.
+    masks : list of (ndarray or None), or None
+        With ``deltas``: each layer's dropout mask (0 where a neuron was dropped, 1 / (1 - rate)
+        where it was kept), or None for a layer without dropout.
     """
 
     activations: list[np.ndarray]
@@ -78,6 +81,7 @@ class Trace:
     deltas: list[np.ndarray] | None = None
     gradients: list[tuple[np.ndarray, ...]] | None = None
     cost: float | None = None
+    masks: list[np.ndarray | None] | None = None
 
     @property
     def output(self) -> np.ndarray:
@@ -158,6 +162,8 @@ class Network:
     def _set_layers(self, layers: list[Layer], cost: losses.Cost) -> None:
         for index, (below, above) in enumerate(zip(layers[:-1], layers[1:])):
             if below.output_shape != above.input_shape:
+                if len(below.output_shape) == len(above.input_shape) == 1:
+                    raise ValueError(f"layer {index + 1} takes {above.n_in} inputs but layer {index} has {below.n_out} neurons")
                 raise ValueError(f"layer {index + 1} takes inputs of shape {above.input_shape} but layer {index} "
                                  f"gives {below.output_shape}")
         if layers[-1].dropout:
@@ -322,8 +328,10 @@ class Network:
         gradients = [tuple(gradient.copy() for gradient in layer.gradients.values()) for layer in self.layers]
         result = gradients
         if record:
+            masks = [cache["mask"][: len(examples)] if layer.dropout else None
+                     for layer, cache in zip(self.layers, space.caches)]
             result = Trace(activations=[space.x, *space.activations], zs=space.zs, deltas=space.deltas,
-                           gradients=gradients, cost=cost)
+                           gradients=gradients, cost=cost, masks=masks)
         if input_gradient:
             return result, self.layers[0].backpropagate(space.deltas[0], cache=space.caches[0])
         return result
@@ -396,9 +404,9 @@ def _dense_layers(sizes, activation, output, cost, init, dropout, seed, dtype) -
         activations.get(name)
     if init != "auto" and not callable(init):
         checks.choice("init", init, ["auto", *initializers.INITIALIZERS])
-    dropout = checks.rate("dropout", dropout)
+    dropout = checks.rate("dropout rate", dropout)
     if dropout and not n_hidden:
-        raise ValueError(f"dropout acts on hidden layers, and sizes {sizes} have none; give dropout=0 or add a hidden layer")
+        raise ValueError(f"dropout acts after hidden layers, and sizes {sizes} have none; give dropout=0 or add a hidden layer")
     if output is None:
         output = "softmax" if cost.name == "cross_entropy" else "sigmoid"
     rng = np.random.default_rng(seed)

@@ -89,7 +89,7 @@ def check_setting(name: str, value):
     if name == "early_stopping":
         return None if value is None else checks.positive_int(name, value)
     if name == "dropout":
-        return checks.rate(name, value)
+        return checks.rate("dropout rate", value)
     if name == "seed":
         return checks.integer(name, value, minimum=0)
     if name == "dtype":

@@ -45,7 +45,7 @@ from . import activations, data, losses
 from ._version import __version__
 from ._safetensors import ModelFileError, little_endian, read_safetensors, write_safetensors
 from .history import History
-from .layers import Dense
+from .layers import LAYERS, Dense
 from .network import Network, layer_name
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load", "load_with_tensors", "read_safetensors", "save"]
@@ -95,7 +95,7 @@ def save(network: Network, path, *, metadata: dict | None = None, extra_tensors:
         "nnet_version": __version__,
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **network.describe(),
-        "init": network.init,
+        "init": network.init if isinstance(network.init, str) else getattr(network.init, "__name__", "custom"),
         "seed": _plain_seed(network.seed),
         "data_sha256": _digest(tensors),
     }
@@ -137,12 +137,12 @@ def load_with_tensors(path) -> tuple[Network, dict[str, np.ndarray]]:
             raise ModelFileError(
                 f"{path}: tensor {name!r} is not one nnet writes (layers.<i>.W, layers.<i>.b, optimizer.<name>, trainer.<name>)"
             )
+    layers = _build_layers(path, meta, tensors)  # each from its own tensors, their shapes checked first
     if meta.get("data_sha256") != _digest(tensors):
         raise ModelFileError(f"{path}: the tensors do not match the digest stored with them: the file was altered or damaged")
     cost = meta.get("cost")
     if not isinstance(cost, str) or cost not in losses.COSTS:
-        raise ModelFileError(f"{path}: cost {cost!r} is not one of {sorted(losses.COSTS)}")
-    layers = _build_layers(path, meta, tensors)
+        raise ModelFileError(f"{path}: cost {brief(cost)} is not one of {sorted(losses.COSTS)}")
     try:
         network = Network(layers, cost=cost)
     except ValueError as error:
@@ -211,8 +211,8 @@ def _build_layers(path, meta: dict, tensors: dict) -> list[Dense]:
     layers = []
     for index, entry in enumerate(entries):
         where = f"{path}: layer {index}"
-        if not isinstance(entry, dict) or entry.get("kind") != "dense":
-            raise ModelFileError(f"{where}: kind must be 'dense'; got {brief(entry)}")
+        if not isinstance(entry, dict) or entry.get("kind") not in LAYERS:
+            raise ModelFileError(f"{where}: kind must be one of {sorted(LAYERS)}; got {brief(entry)}")
         layers.append(_dense(where, entry, meta["format_version"], index, len(entries), tensors, dtype))
     expected = {f"layers.{index}.{name}" for index, layer in enumerate(layers) for name in layer.parameters}
     unused = sorted(name for name in tensors if _LAYER_TENSOR.fullmatch(name) and name not in expected)
@@ -276,7 +276,7 @@ def _from_version_1(path, entries: list) -> list:
                 raise ModelFileError(f"{where}: dropout rate must be a number in [0, 1); got {brief(rate)}")
             if not converted or converted[-1].get("dropout"):
                 raise ModelFileError(f"{where}: a dropout entry must follow a dense layer")
-            if size is not None and size != converted[-1].get("n_out"):
+            if size is not None and (type(size) is not int or size != converted[-1].get("n_out")):
                 raise ModelFileError(f"{where}: dropout size must be the size of the layer before it "
                                      f"({converted[-1].get('n_out')}); got {brief(size)}")
             converted[-1]["dropout"] = float(rate)

@@ -126,7 +126,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
-                raise TypeError(f"callbacks must be nnet.Callback objects; got {callback!r}")
+                raise TypeError(f"callbacks must be nnet.training.Callback objects; got {callback!r}")
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         self.seed = checks.integer("seed", seed, minimum=0)
