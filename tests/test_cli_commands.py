@@ -141,7 +141,7 @@ def test_info_shows_layers_settings_and_scores(model, capsys):
     network = nnet.load(model)
     assert f"{network.n_parameters:,}" in out and "784 -> 128" in out and "128 -> 10" in out
     assert "relu" in out and "softmax" in out and "float32" in out
-    assert "momentum" in out and "learning_rate" in out and "nnet 0.1.0" in out
+    assert "momentum" in out and "learning_rate" in out and f"nnet {nnet.__version__}" in out
     assert "tiny (500 train, 100 validation, 200 test)" in out
     scores = out[out.index("\nscores") :]
     assert "test" in scores and "validation" in scores

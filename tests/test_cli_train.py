@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import nnet
+from nnet import runs
 from nnet.cli import main
 from nnet.cli import train as train_command
 from nnet.cli._term import ProgressBar
@@ -157,7 +158,7 @@ def test_preset_lesson_settings_land_in_the_metadata_and_options_override_them(t
     network = nnet.load(model)
     training = network.metadata["training"]
     assert network.sizes == [784, 30, 10]
-    assert [layer.activation.name for layer in network.dense_layers] == ["sigmoid", "sigmoid"]
+    assert [layer.activation.name for layer in network.layers] == ["sigmoid", "sigmoid"]
     assert network.cost.name == "quadratic"
     expected = {"preset": "lesson", "hidden": [30], "activation": "sigmoid", "output": "sigmoid", "cost": "quadratic",
                 "init": "normal", "optimizer": "sgd", "learning_rate": 3.0, "batch_size": 10, "lr_schedule": "constant",
@@ -176,7 +177,8 @@ def test_explicit_options_build_that_network(tiny, tmp_path, capsys):
     network = nnet.load(model)
     training = network.metadata["training"]
     assert network.sizes == [784, 32, 16, 10] and network.dtype == np.float64
-    assert network.hidden_activations == ["tanh", "tanh"] and network.dropout == pytest.approx(0.1)
+    assert [layer.activation.name for layer in network.layers[:-1]] == ["tanh", "tanh"]
+    assert [layer.dropout for layer in network.layers] == pytest.approx([0.1, 0.1, 0.0])
     assert training["learning_rate"] == pytest.approx(0.001)  # adam's own default, not momentum's 0.1
     assert training["momentum"] is None and training["seed"] == 7
     assert network.metadata["dataset"]["validation"] == 60
@@ -188,7 +190,8 @@ def test_an_optimizer_from_a_later_layer_brings_its_own_learning_rate():
     parser = build_parser()
 
     def settings(*options):
-        return train_command.resolve_settings(parser.parse_args(["train", *options]))
+        args = parser.parse_args(["train", *options])
+        return runs.resolve(train_command.given_settings(args), args.preset)
 
     assert (settings()["learning_rate"], settings()["momentum"]) == (0.1, 0.9)
     assert settings("--preset", "lesson")["learning_rate"] == 3.0

@@ -84,8 +84,8 @@ def test_mnist_validation_split_holds_back_the_last_images(mnist, split):
 @pytest.mark.parametrize(
     ("split", "message"),
     [
-        (0, r"an int >= 1 \(a count of training images\).*got 0"),
-        (60000, r"an int in \[1, 59999\] \(a count of the 60000 training images\).*got 60000"),
+        (0, r"an int >= 1 \(a count of rows\).*got 0"),
+        (60000, r"an int in \[1, 59999\] \(a count of the 60000 rows\).*got 60000"),
         (-5, r"got -5"),
         (0.0, r"a float in \(0, 1\).*got 0\.0"),
         (1.0, r"got 1\.0"),

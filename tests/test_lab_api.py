@@ -238,7 +238,7 @@ def test_only_this_machines_names_are_allowed_outside_tests(network, data):
 def test_an_input_the_network_overflows_on_is_a_422(data):
     _, (x_test, _) = data
     huge = nnet.Network([784, 8, 10], activation="relu", output="softmax", cost="cross_entropy", seed=0)
-    for layer in huge.dense_layers:
+    for layer in huge.layers:
         layer.W[...] = 3e38  # finite, but z = W a + b overflows to infinity (and then NaN)
     train, test = data
     with TestClient(make_app(huge, train_data=train, test_data=test)) as client:
@@ -256,8 +256,8 @@ def test_an_input_the_network_overflows_on_is_a_422(data):
 def test_neuron_weights_have_the_right_shapes(client, network):
     first = client.get("/api/neuron/0/3").json()
     assert first["shape"] == [28, 28] and len(first["weights"]) == 784
-    np.testing.assert_allclose(first["weights"], network.dense_layers[0].W[3], atol=1e-4)
-    assert first["bias"] == pytest.approx(float(network.dense_layers[0].b[3]), abs=1e-4)
+    np.testing.assert_allclose(first["weights"], network.layers[0].W[3], atol=1e-4)
+    assert first["bias"] == pytest.approx(float(network.layers[0].b[3]), abs=1e-4)
     second = client.get("/api/neuron/1/0").json()
     assert second["shape"] == [HIDDEN[0]] and len(second["weights"]) == HIDDEN[0]
     assert second["inputs_from"] == "hidden 1"
@@ -495,7 +495,7 @@ def test_loading_the_data_stalls_no_other_request(network, data, monkeypatch):
 
 def test_a_model_saved_by_the_lab_has_the_metadata_of_nnet_train(network, data, tmp_path, capsys):
     from nnet.cli import main
-    from nnet.cli.train import DEFAULTS
+    from nnet.runs import DEFAULTS
 
     train, test = data
     target = tmp_path / "lab.safetensors"

@@ -177,7 +177,7 @@ def test_draw_a_test_digit_and_look_at_a_neuron(page, lab, model_file, mnist, tm
     # the first test digit whose drawing (as the page will paint it) the model reads right, surely
     for index in range(100):
         lines = strokes(x_test[index])
-        drawn = network.predict_proba(to_mnist(render(lines)))[0]
+        drawn = network.forward(to_mnist(render(lines)))[0]
         if drawn.argmax() == y_test[index] == network.predict(x_test[index])[0] and drawn.max() > 0.9:
             break
     label = str(y_test[index])

@@ -131,7 +131,7 @@ def test_weights_of_inputs_that_are_not_an_image_are_a_heat_map(tmp_path):
     np.testing.assert_array_equal(axes.images[0].get_array(), net.layers[0].W)
     low, high = axes.images[0].get_clim()
     assert high == pytest.approx(np.abs(net.layers[0].W).max()) and low == pytest.approx(-high)
-    assert axes.get_title().startswith("Weights into hidden layer 1 (layer=0)")
+    assert axes.get_title().startswith("Weights into hidden 1 (layer=0)")
 
 
 def test_weights_layer_out_of_range(deep):
@@ -150,20 +150,21 @@ def test_activations_one_panel_per_layer_and_the_answer_marked(which, request, d
     figure = plots.plot_activations(net, x_test[0], path=tmp_path / "a.png")
     assert_png(tmp_path / "a.png")
     labels = [axes.get_label() for axes in figure.axes if axes.get_label().startswith("layer ")]
-    assert labels == ["layer 0 (input)"] + [f"layer {i} (hidden)" for i in range(1, len(net.sizes) - 1)] + [
-        f"layer {len(net.sizes) - 1} (output)"
+    assert [axes.get_label() for axes in figure.axes if axes.get_label() == "input"] == ["input"]
+    assert labels == [f"layer {i} (hidden {i + 1})" for i in range(len(net.sizes) - 2)] + [
+        f"layer {len(net.sizes) - 2} (output)"
     ]
     output_axes = next(axes for axes in figure.axes if axes.get_label().endswith("(output)"))
     answers = [index for index, bar in enumerate(output_axes.patches) if bar.get_gid() == "answer"]
     assert answers == [int(net.predict(x_test[:1])[0])]
-    np.testing.assert_allclose([bar.get_width() for bar in output_axes.patches], net.predict_proba(x_test[:1])[0], rtol=1e-6)
+    np.testing.assert_allclose([bar.get_width() for bar in output_axes.patches], net.forward(x_test[:1])[0], rtol=1e-6)
 
 
 def test_activations_light_each_hidden_neuron_by_its_activation(deep, data):
     _, (x_test, _) = data
     figure = plots.plot_activations(deep, x_test[5].reshape(28, 28))
     trace = deep.forward(x_test[5], record=True)
-    hidden = [axes for axes in figure.axes if axes.get_label().endswith("(hidden)")]
+    hidden = [axes for axes in figure.axes if axes.get_label().startswith("layer ") and "(hidden" in axes.get_label()]
     assert len(hidden) == 2
     for axes, a in zip(hidden, trace.activations[1:-1]):
         (neurons,) = axes.collections

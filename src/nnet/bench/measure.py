@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .runners import N_TRAIN, RUNNERS, SETTLE_SECONDS, Config, Result, TorchRunner, floats
+from .runners import N_TRAIN, RUNNERS, SETTLE_SECONDS, Config, Result, TorchRunner, floats, weights_of
 
 def training_flops(sizes: list[int], samples: int) -> float:
     """Matrix-product FLOPs of training on ``samples`` samples: the forward products, the weight
@@ -47,9 +47,9 @@ def gemm_rate(sizes: list[int], batch_size: int, repeats: int = 30) -> float:
 
 def set_threads(threads: int, libraries=("nnet", "pytorch", "scikit-learn")) -> str:
     """Give every library the same number of threads; returns a note on how."""
-    from nnet import optimizers
+    from nnet import speed
 
-    optimizers.max_threads = threads  # nnet's own optimizer threads
+    speed.set_threads(threads)  # nnet's own threads while training
     notes = ["nnet's optimizer threads"]
     try:
         import threadpoolctl
@@ -75,7 +75,7 @@ def run_config(config: Config, libraries: list[str], repeats: int, data, log, *,
     import nnet
 
     reference = nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
-    weights = reference.get_weights()
+    weights = weights_of(reference)
     runners = [RUNNERS[name](config, weights, x, y) for name in libraries]
     results = {runner.name: Result(config.name, runner.name) for runner in runners}
     action = "train" if config.kind == "train" else "predict"
@@ -158,7 +158,7 @@ config = bench.CONFIGS[name]
 (x, y), _ = datasets.load_mnist()
 x, y = x[: config.samples], y[: config.samples]
 reference = nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
-runner = bench.RUNNERS[library](config, reference.get_weights(), x, y)
+runner = bench.RUNNERS[library](config, bench.runners.weights_of(reference), x, y)
 del reference
 runner.train(seed=0) if config.kind == "train" else runner.predict()
 with open("/proc/self/status") as status:
@@ -208,16 +208,14 @@ def run_train_98(libraries: list[str], data, log) -> dict:
 def _seconds_to_98(library: str, data) -> dict:
     """Train `nnet train`'s default network until the test accuracy reaches 98%."""
     import nnet
-    from nnet.cli.train import DEFAULTS
+    from nnet import runs
+    from nnet.data import split_validation
 
     (x_train, y_train), (x_test, y_test) = data
-    cut = len(x_train) - DEFAULTS["validation"]  # the same 55,000 images `nnet train` uses
-    x_train, y_train = x_train[:cut], y_train[:cut]
-    sizes = [x_train.shape[1], *DEFAULTS["hidden"], 10]
-    network = nnet.Network(sizes, activation=DEFAULTS["activation"], output=DEFAULTS["output"],
-                           cost=DEFAULTS["cost"], init=DEFAULTS["init"], seed=DEFAULTS["seed"])
-    epochs, seed = DEFAULTS["epochs"], DEFAULTS["seed"]
-    settings = dict(learning_rate=DEFAULTS["learning_rate"], momentum=DEFAULTS["momentum"])
+    settings = runs.resolve({})  # `nnet train`'s defaults, on the same 55,000 images it uses
+    (x_train, y_train), _ = split_validation(x_train, y_train, settings["validation"])
+    network = runs.build_network(settings, x_train.shape[1], 10)
+    sizes, epochs, seed = network.sizes, settings["epochs"], settings["seed"]
     trained, accuracy, epoch = 0.0, 0.0, 0
     if library == "nnet":
 
@@ -227,15 +225,14 @@ def _seconds_to_98(library: str, data) -> dict:
                 state.stop_training = self.accuracy >= 0.98
 
         stop = StopAt98()
-        history = network.fit(x_train, y_train, epochs=epochs, batch_size=DEFAULTS["batch_size"],
-                              optimizer=DEFAULTS["optimizer"], lr_schedule=DEFAULTS["lr_schedule"],
-                              callbacks=[stop], seed=seed, **settings)
+        history = runs.build_trainer(network, settings, [stop]).run(x_train, y_train)
         trained, accuracy, epoch = history.seconds, stop.accuracy, len(history.epochs)
     else:
         import torch
 
-        runner = TorchRunner(Config("train-98", "", sizes, batch_size=DEFAULTS["batch_size"], **settings),
-                             network.get_weights(), x_train, y_train)
+        runner = TorchRunner(Config("train-98", "", sizes, batch_size=settings["batch_size"],
+                                    learning_rate=settings["learning_rate"], momentum=settings["momentum"]),
+                             weights_of(network), x_train, y_train)
         optimizer = runner._optimizer()
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
         x_test_t = torch.from_numpy(floats(x_test))

@@ -49,6 +49,11 @@ class Result:
         return statistics.median(self.seconds)
 
 
+def weights_of(network) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Copies of every layer's (W, b): the initial weights every library starts from."""
+    return [(layer.W.copy(), layer.b.copy()) for layer in network.layers]
+
+
 class NnetRunner:
     name = "nnet"
 
@@ -57,7 +62,8 @@ class NnetRunner:
 
         self.config = config
         self.network = nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
-        self.network.set_weights(weights)
+        for layer, (W, b) in zip(self.network.layers, weights):
+            layer.W, layer.b = W, b
         self.initial = self.network.parameters.copy()
         self.x, self.y = x, y  # uint8 pixels, int labels: nnet's own path
         if config.kind == "predict":  # prediction is timed on float32 inputs, as for the others
@@ -74,7 +80,7 @@ class NnetRunner:
     def predict(self) -> None:
         network, x, step = self.network, self.x_float, self.config.batch_size
         for start in range(0, len(x), step):
-            network.predict_proba(x[start : start + step])
+            network.forward(x[start : start + step])
 
 
 class TorchRunner:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nnet.runs import check_setting
 from nnet.training import Callback
 
 from . import EXIT_INTERRUPTED, _term
@@ -30,7 +31,7 @@ class CheckpointWriter(Callback):
         self.saved_epoch = 0
 
     def on_epoch_end(self, state):
-        from nnet.serialization import save_checkpoint
+        from nnet.checkpoints import save_checkpoint
 
         trainer = state.trainer
         metadata = {**self.metadata, "history": trainer.history.to_dict()}
@@ -42,7 +43,7 @@ def load_resume(where: str, given: dict, preset: str | None, names) -> tuple:
     """The checkpoint of ``--resume WHERE`` (a folder or the file): ``(network, checkpoint,
     settings, file)``. ``given`` are the settings given explicitly this time: each must agree
     with the stored one, but for those in ``RESUMABLE``. ``names`` are the settings' names."""
-    from nnet.serialization import load_checkpoint
+    from nnet.checkpoints import load_checkpoint
 
     folder = Path(where)
     file = folder / CHECKPOINT_FILE if folder.is_dir() else folder
@@ -55,7 +56,13 @@ def load_resume(where: str, given: dict, preset: str | None, names) -> tuple:
     network.metadata = {}
     if not isinstance(stored, dict) or any(name not in stored for name in names):
         raise CLIError(f"{file}: a checkpoint without the settings of `nnet train`; resume it from Python with fit(resume=...)")
-    settings = {name: stored[name] for name in names}
+    try:  # the file's settings go through the same checks as the options
+        settings = {name: check_setting(name, stored[name]) for name in names}
+    except (TypeError, ValueError) as failure:
+        raise CLIError(f"{file}: the checkpoint's training settings are damaged: {failure}") from None
+    if checkpoint["optimizer"]["name"] != settings["optimizer"]:
+        raise CLIError(f"{file}: the checkpoint's optimizer state is {checkpoint['optimizer']['name']!r} but its "
+                       f"settings say {settings['optimizer']!r}: the file is damaged")
     settings["preset"] = stored.get("preset")
     if preset is not None and preset != settings["preset"]:
         raise CLIError(f"--preset {preset} conflicts with the checkpoint's preset ({settings['preset']}); a resumed run keeps its settings")

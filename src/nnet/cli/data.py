@@ -135,13 +135,15 @@ def dataset_of_model(network, given: str | None) -> str:
 
 def check_fits(network, data: Data, model: str) -> None:
     """Refuse a dataset whose images or classes do not fit the network."""
+    from nnet.data import n_answers
+
     width = data.test[0].shape[1]
     if width != network.n_inputs:
         raise CLIError(
             f"{model} takes {network.n_inputs} inputs but {data.name} has images of {width} pixels"
         )
     top = max(int(data.test[1].max()), int(data.train[1].max()))
-    if top >= max(network.n_outputs, 2):
+    if top >= n_answers(network.n_outputs):
         raise CLIError(
             f"{model} has {network.n_outputs} outputs but {data.name} has labels up to {top}"
         )

@@ -20,8 +20,9 @@ examples:
 
 #: Metadata keys shown in their own sections, not under "other".
 _KNOWN = {
-    "format", "format_version", "nnet_version", "saved_at", "dtype", "cost", "init", "seed", "layers",
-    "data_sha256", "meta_sha256", "classes", "input", "dataset", "training", "history", "scores", "command", "checkpoint",
+    "format", "format_version", "nnet_version", "saved_at", "dtype", "cost", "init", "seed", "layers", "sizes",
+    "input_shape", "parameters", "data_sha256", "meta_sha256", "classes", "input", "dataset", "training", "history",
+    "scores", "command", "checkpoint",
 }
 
 
@@ -31,36 +32,25 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from nnet import Dense, load
+    from nnet import load
 
     network = load(args.model)
     meta = network.metadata if isinstance(network.metadata, dict) else {}
-    layers = []
-    for index, layer in enumerate(network.layers):
-        if isinstance(layer, Dense):
-            layers.append({"index": index, "kind": "dense", "inputs": layer.n_in, "neurons": layer.n_out,
-                           "activation": layer.activation.name, "parameters": layer.n_parameters})
-        else:
-            layers.append({"index": index, "kind": "dropout", "rate": layer.rate, "parameters": 0})
+    description = network.describe()
     if args.json:
         _term.print_json({
             "model": args.model,
-            "sizes": list(network.sizes),
-            "layers": layers,
-            "parameters": int(network.n_parameters),
-            **{key: _finite(value) for key, value in meta.items() if key != "layers"},
+            **description,
+            **{key: _finite(value) for key, value in meta.items() if key not in description},
         })
         return 0
     print(f"{args.model}: a {'-'.join(map(str, network.sizes))} network, "
           f"{network.n_parameters:,} parameters, {network.dtype.name}, {network.cost.name} cost\n")
-    rows = [
-        [entry["index"], "Dense", f"{entry['inputs']} -> {entry['neurons']}", entry["activation"], f"{entry['parameters']:,}"]
-        if entry["kind"] == "dense"
-        else [entry["index"], "Dropout", f"rate {entry['rate']:g}", "", "0"]
-        for entry in layers
-    ]
-    rows.append(["", "total", "", "", f"{network.n_parameters:,}"])
-    print(_term.table(["layer", "kind", "shape", "activation", "parameters"], rows, align="rlllr"))
+    rows = [[layer["index"], layer["name"], layer["kind"], f"{layer['n_in']} -> {layer['n_out']}", layer["activation"],
+             f"{layer['dropout']:g}" if layer["dropout"] else "", f"{layer['parameters']:,}"]
+            for layer in description["layers"]]
+    rows.append(["", "total", "", "", "", "", f"{network.n_parameters:,}"])
+    print(_term.table(["layer", "name", "kind", "shape", "activation", "dropout", "parameters"], rows, align="rllllrr"))
     print()
     print(_term.key_values(_about(network, meta)))
     training = meta.get("training")

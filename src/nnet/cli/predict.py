@@ -35,7 +35,7 @@ def run(args) -> int:
     from nnet import load
     from nnet.datasets import IMAGE_SIDE
     from nnet.images import load_images
-    from nnet.network import answers
+    from nnet.data import answer_scores, answers
 
     from ._term import CLIError
 
@@ -45,12 +45,10 @@ def run(args) -> int:
     if network.n_inputs != IMAGE_SIDE * IMAGE_SIDE:
         raise CLIError(f"{args.model} takes {network.n_inputs} inputs, not a {IMAGE_SIDE}x{IMAGE_SIDE} image")
     images, files = load_images(args.images, invert=args.invert, median_filter=args.median_filter)
-    scores = network.predict_proba(images)
-    labels = answers(scores)
-    if scores.shape[1] == 1:  # one sigmoid output: the score of class 1
-        scores = np.hstack([1 - scores, scores])
+    output = network.forward(images)
+    labels, scores = answers(output), answer_scores(output)
     classes = network.class_names
-    probability = network.output_activation.name == "softmax"
+    probability = network.layers[-1].activation.name == "softmax"
     top = min(args.top, scores.shape[1])
     results = []
     for file, row, label in zip(files, scores, labels):

@@ -15,10 +15,9 @@ The pairs are views of one array, not copies.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from ..data import split_validation, validation_count
 from .downloads import Progress, download
 from .errors import DatasetError
 from .idx import read_idx_pair
@@ -60,7 +59,7 @@ def load(
     """
     entry = info(name)
     if validation_split is not None:
-        _validation_count(validation_split, None)  # fail before any loading or download
+        validation_count(validation_split, None)  # fail before any loading or download
     folder = download(entry.name, progress=progress)
     train = _read_part(entry, folder, "train")
     test = _read_part(entry, folder, "test")
@@ -96,60 +95,6 @@ def load_mnist(
     ((60000, 784), [5, 0, 4, 1, 9])
     """
     return load("mnist", validation_split)
-
-
-def split_validation(
-    x: np.ndarray, y: np.ndarray, validation_split: int | float
-) -> tuple[Pair, Pair]:
-    """Split the last rows off ``x`` and ``y`` as a validation set.
-
-    Parameters
-    ----------
-    x : ndarray of shape (n, ...)
-    y : ndarray of shape (n,)
-    validation_split : int in [1, n - 1] (a count) or float in (0, 1) (a fraction, rounded)
-
-    Returns
-    -------
-    ((x[:n - k], y[:n - k]), (x[n - k:], y[n - k:])), views with no copy.
-
-    Raises
-    ------
-    ValueError
-        ``validation_split`` is not such a count or fraction, or leaves an empty part.
-    """
-    n = len(x)
-    if len(y) != n:
-        raise ValueError(f"x has {n} rows but y has {len(y)}; expected one label per row")
-    count = _validation_count(validation_split, n)
-    cut = n - count
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
-
-
-def _validation_count(validation_split: object, n: int | None) -> int:
-    """How many of ``n`` rows ``validation_split`` holds back (``n=None``: check the form only)."""
-    counts = "an int >= 1" if n is None else f"an int in [1, {n - 1}]"
-    images = "training images" if n is None else f"the {n} training images"
-    rule = (
-        f"validation_split must be {counts} (a count of {images}) or a float in (0, 1) "
-        f"(a fraction of them)"
-    )
-    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
-        raise ValueError(f"{rule}; got {validation_split!r}")
-    if isinstance(validation_split, numbers.Integral):
-        count = int(validation_split)
-        if count < 1 or (n is not None and count > n - 1):
-            raise ValueError(f"{rule}; got {count}")
-        return count
-    fraction = float(validation_split)
-    if not 0.0 < fraction < 1.0:  # also rejects NaN
-        raise ValueError(f"{rule}; got {fraction}")
-    if n is None:
-        return 0
-    count = round(fraction * n)
-    if not 1 <= count <= n - 1:
-        raise ValueError(f"{rule}; got {fraction}, which leaves {count} of {n} for validation")
-    return count
 
 
 def _read_part(entry: Dataset, folder, part: str) -> Pair:

@@ -65,7 +65,7 @@ served (a training run that ends swaps in a new one).
     "activation": "relu", "optimizer": "momentum", "learning_rate": 0.1, "epochs": 3,
     "batch_size": 64, "lr_schedule": "cosine", "train_size": 60000, "seed": 0}``. 202 ``{"run",
     "events"}``; 409 while a run is going. The model it makes carries the metadata ``nnet train``
-    writes (:mod:`nnet.lab.metadata`).
+    writes (:func:`nnet.runs.metadata`).
 ``GET /api/train/events?run=ID``
     Server-sent events of the latest run (410 for an earlier one), from its start: ``start``,
     ``progress`` (epoch, batch, position in epochs, cost, accuracy), ``epoch`` (train and test

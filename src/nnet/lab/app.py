@@ -130,7 +130,7 @@ def create_app(
     dataset : dict, optional
         ``{"name", "path", "kind"}`` of the data, as ``nnet train`` writes them in a model's
         metadata, for the models trained in the lab (default: mnist, or "arrays given to
-        create_app" when ``train_data`` is given). See :mod:`nnet.lab.metadata`.
+        create_app" when ``train_data`` is given). See :func:`nnet.runs.metadata`.
     command : list of str, optional
         The command that started the lab (``nnet lab ...``), kept in those models' metadata.
     train_on_start : bool

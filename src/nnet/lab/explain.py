@@ -1,9 +1,10 @@
 """What the lab shows about a network, as JSON-ready dicts: the layers, one forward pass, a
 neuron's incoming weights, weight images for the training stream.
 
-Layers are the network's Dense layers, indexed from 0 as in model files (``layers.0.W``): layer
-0 is the first hidden layer (or the output layer of a network with none), the last one is the
-output layer. Every response lists them, so a network of any depth is described the same way.
+Layers are indexed from 0 and named as everywhere in nnet (:func:`nnet.network.layer_name`,
+``layers.0.W`` in model files): layer 0 is the first hidden layer (or the output layer of a
+network with none), the last one is the output layer. Every response lists them, so a network of
+any depth is described the same way.
 This module is all the model logic the page needs; the page only draws what it returns.
 """
 
@@ -14,7 +15,8 @@ import math
 
 import numpy as np
 
-from nnet.network import Network, answers
+from nnet.data import answer_scores, answers
+from nnet.network import Network, layer_name
 
 #: Decimal places kept for activations and weights sent to the page (its pixels cannot show more).
 DECIMALS = 4
@@ -36,11 +38,6 @@ class NonFiniteError(ValueError):
     nothing the page could draw. The lab answers it with 422."""
 
 
-def layer_name(index: int, n_layers: int) -> str:
-    """``"hidden 1"``, ``"hidden 2"``, ..., ``"output"`` for Dense layer ``index`` of ``n_layers``."""
-    return "output" if index == n_layers - 1 else f"hidden {index + 1}"
-
-
 def rounded(values: np.ndarray, decimals: int = DECIMALS) -> list[float]:
     """A flat list of floats, rounded for sending (the caller has checked they are finite)."""
     return np.round(np.asarray(values, dtype=np.float64).ravel(), decimals).tolist()
@@ -48,20 +45,19 @@ def rounded(values: np.ndarray, decimals: int = DECIMALS) -> list[float]:
 
 def describe(network: Network, classes: list[str], input_shape: list[int]) -> dict:
     """The network's structure: ``{"input": {...}, "layers": [...], "classes", ...}``."""
-    dense = network.dense_layers
     return {
         "input": {"size": network.n_inputs, "shape": input_shape},
         "layers": [
             {
-                "index": index,
-                "name": layer_name(index, len(dense)),
-                "size": layer.n_out,
-                "inputs": layer.n_in,
-                "activation": layer.activation.name,
-                "range": ACTIVATION_RANGE.get(layer.activation.name, (None, None)),
-                "parameters": layer.n_parameters,
+                "index": layer["index"],
+                "name": layer["name"],
+                "size": layer["n_out"],
+                "inputs": layer["n_in"],
+                "activation": layer["activation"],
+                "range": ACTIVATION_RANGE.get(layer["activation"], (None, None)),
+                "parameters": layer["parameters"],
             }
-            for index, layer in enumerate(dense)
+            for layer in network.describe()["layers"]
         ],
         "classes": classes,
         "cost": network.cost.name,
@@ -101,7 +97,7 @@ def forward_pass(network: Network, x: np.ndarray, classes: list[str]) -> dict:
     -------
     dict with ``input`` (n_inputs floats in 0..1), ``layers`` (one entry per Dense layer: index,
     name, size, activation, range, ``z`` and ``a``), ``probabilities`` (sum 1), ``prediction``
-    (the answer, by :func:`nnet.network.answers`: the brightest output neuron) and ``label``
+    (the answer, by :func:`nnet.data.answers`: the brightest output neuron) and ``label``
     (its class name).
 
     Raises
@@ -111,22 +107,22 @@ def forward_pass(network: Network, x: np.ndarray, classes: list[str]) -> dict:
     """
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked for and reported below
         trace = network.forward(x, record=True)
-    dense = network.dense_layers
+    count = len(network.layers)
     layers = []
-    for index, (layer, z, a) in enumerate(zip(dense, trace.zs, trace.activations[1:])):
+    for index, (layer, z, a) in enumerate(zip(network.layers, trace.zs, trace.activations[1:])):
         layers.append(
             {
                 "index": index,
-                "name": layer_name(index, len(dense)),
+                "name": layer_name(index, count),
                 "size": layer.n_out,
                 "activation": layer.activation.name,
                 "range": ACTIVATION_RANGE.get(layer.activation.name, (None, None)),
-                "z": rounded(_checked(z, index, len(dense), "z")),
-                "a": rounded(_checked(a, index, len(dense), "a")),
+                "z": rounded(_checked(z, index, count, "z")),
+                "a": rounded(_checked(a, index, count, "a")),
             }
         )
     output = trace.output[0].astype(np.float64)
-    probabilities, how = probabilities_of(output, network.output_activation.name)
+    probabilities, how = probabilities_of(output, network.layers[-1].activation.name)
     prediction = int(answers(trace.output)[0])
     return {
         "input": rounded(trace.activations[0][0], 3),
@@ -144,7 +140,7 @@ def probabilities_of(output: np.ndarray, activation: str) -> tuple[np.ndarray, s
     if activation == "softmax":
         return output, "softmax output"
     if len(output) == 1:  # one sigmoid neuron: P(class 1)
-        return np.array([1.0 - output[0], output[0]]), "output activation as P(class 1)"
+        return answer_scores(output[None, :])[0], "output activation as P(class 1)"
     shifted = output - min(0.0, float(output.min()))
     total = float(shifted.sum())
     if total <= 0:
@@ -170,13 +166,13 @@ def neuron(network: Network, layer: int, index: int, input_shape: list[int]) -> 
     pixel pattern the neuron picks up on), else ``[n_in]`` (a strip, one weight per neuron of the
     layer below). Raises IndexError for a layer or neuron that does not exist.
     """
-    dense = network.dense_layers
-    if not 0 <= layer < len(dense):
-        raise IndexError(f"layer {layer} does not exist: this network has layers 0..{len(dense) - 1}")
-    target = dense[layer]
+    layers = network.layers
+    if not 0 <= layer < len(layers):
+        raise IndexError(f"layer {layer} does not exist: this network has layers 0..{len(layers) - 1}")
+    target = layers[layer]
     if not 0 <= index < target.n_out:
         raise IndexError(
-            f"neuron {index} does not exist: layer {layer} ({layer_name(layer, len(dense))}) has "
+            f"neuron {index} does not exist: layer {layer} ({layer_name(layer, len(layers))}) has "
             f"neurons 0..{target.n_out - 1}"
         )
     weights = target.W[index]
@@ -184,9 +180,9 @@ def neuron(network: Network, layer: int, index: int, input_shape: list[int]) -> 
     return {
         "layer": layer,
         "index": index,
-        "name": layer_name(layer, len(dense)),
+        "name": layer_name(layer, len(layers)),
         "activation": target.activation.name,
-        "inputs_from": "input" if layer == 0 else layer_name(layer - 1, len(dense)),
+        "inputs_from": "input" if layer == 0 else layer_name(layer - 1, len(layers)),
         "shape": list(input_shape) if first else [target.n_in],
         "weights": finite(rounded(weights)),
         "bias": finite(round(float(target.b[index]), DECIMALS)),
@@ -201,14 +197,14 @@ def weight_images(network: Network, count: int) -> dict:
     in base64: ``data`` holds ``neurons`` rows of ``inputs`` bytes; ``scale`` lists each row's
     largest |w| (so weight = byte / 127 * scale).
     """
-    W = network.dense_layers[0].W[:count].astype(np.float64)
+    W = network.layers[0].W[:count].astype(np.float64)
     scale = np.abs(W).max(axis=1)
     safe = np.where(scale > 0, scale, 1.0)
     quantised = np.rint(W / safe[:, None] * 127).astype(np.int8)
     return {
         "layer": 0,
         "neurons": int(W.shape[0]),
-        "total": network.dense_layers[0].n_out,
+        "total": network.layers[0].n_out,
         "inputs": int(W.shape[1]),
         "scale": rounded(scale, 6),
         "data": base64.b64encode(quantised.tobytes()).decode("ascii"),

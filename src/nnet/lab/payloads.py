@@ -202,7 +202,7 @@ def train_settings(data, defaults: dict, n_train: int) -> dict:
     ``optimizer``, ``learning_rate``, ``epochs``, ``batch_size``, ``lr_schedule``, ``seed``; and
     ``train_size`` (how many training images, from the first).
     """
-    from nnet import optimizers
+    from nnet import optimizers, schedules
 
     data = _object(data, "the training settings")
     known = set(defaults)
@@ -238,7 +238,7 @@ def train_settings(data, defaults: dict, n_train: int) -> dict:
         "learning_rate": float(learning_rate),
         "epochs": _integer(data, "epochs", 1, MAX_EPOCHS, defaults["epochs"]),
         "batch_size": _integer(data, "batch_size", 1, MAX_BATCH_SIZE, defaults["batch_size"]),
-        "lr_schedule": _choice(data, "lr_schedule", tuple(optimizers.SCHEDULES), defaults["lr_schedule"]),
+        "lr_schedule": _choice(data, "lr_schedule", tuple(schedules.SCHEDULES), defaults["lr_schedule"]),
         "train_size": _integer(data, "train_size", 1, n_train, min(defaults["train_size"] or n_train, n_train)),
         "seed": seed,
     }
@@ -246,14 +246,14 @@ def train_settings(data, defaults: dict, n_train: int) -> dict:
 
 def limits(n_train: int) -> dict:
     """What ``train_settings`` accepts, for the page's form and the API listing."""
-    from nnet import optimizers
+    from nnet import optimizers, schedules
 
     return {
         "hidden_layers": [0, MAX_HIDDEN_LAYERS],
         "hidden_size": [1, MAX_HIDDEN_SIZE],
         "activation": list(TRAINABLE_ACTIVATIONS),
         "optimizer": list(optimizers.OPTIMIZERS),
-        "lr_schedule": list(optimizers.SCHEDULES),
+        "lr_schedule": list(schedules.SCHEDULES),
         "learning_rate": [0, MAX_LEARNING_RATE],
         "epochs": [1, MAX_EPOCHS],
         "batch_size": [1, MAX_BATCH_SIZE],

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from nnet.datasets import IMAGE_SIDE, MNIST_CLASS_NAMES
+from nnet import runs
 from nnet.network import Network
 
 from . import explain, payloads
-from .metadata import describe_run
 from .payloads import PayloadError
 from .training import DEFAULT_SETTINGS, PROGRESS_SECONDS, WEIGHTS_SECONDS, TrainingRun, build_network
 
@@ -256,6 +256,7 @@ class Lab:
             self._refuse_if_running()
             self._runs_started += 1
             run = TrainingRun(self._runs_started, settings, train, test, n_outputs, self._finished,
+                              dataset=self.dataset.get("path") or self.dataset["name"],
                               progress_seconds=self.progress_seconds, weights_seconds=self.weights_seconds)
             if self._run is not None:  # keep its summary; let its events and network go
                 self.previous_run = self._run.status()
@@ -277,7 +278,17 @@ class Lab:
         return run
 
     def _finished(self, network: Network, run: TrainingRun) -> None:
-        """Describe the new network as ``nnet train`` does in its metadata, and serve it."""
-        network.metadata = describe_run(network, run, self.classes_for(network), self.dataset, self.command)
+        """Describe the new network as ``nnet train`` does in its metadata, and serve it.
+
+        The lab holds no training images out: it watches the test digits after each epoch, so
+        the dataset's ``validation`` is 0 and the history's ``validation_*`` columns hold the
+        test digits' numbers."""
+        (x, y), n_train = run.train, int(run.settings["train_size"])
+        dataset = {"name": self.dataset["name"], "path": self.dataset.get("path"), "kind": self.dataset.get("kind"),
+                   "train": n_train, "validation": 0, "test": int(len(run.test[0]))}
+        scores = runs.scores(network, train=(x[:n_train], y[:n_train]), validation=None, test=run.test)
+        network.metadata = runs.metadata(run.full_settings, network, classes=self.classes_for(network),
+                                         input_shape=INPUT_SHAPE, dataset=dataset, history=run.history,
+                                         scores=scores, command=self.command)
         stopped = " (stopped early)" if run.stop_requested else ""
         self.swap(network, f"trained in the lab, run {run.id}{stopped}")

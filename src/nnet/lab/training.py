@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from nnet import runs
 from nnet.network import Network
 from nnet.training import Callback, Trainer, TrainingError, TrainingState
 
@@ -34,18 +35,10 @@ from .explain import weight_images
 
 logger = logging.getLogger(__name__)
 
-#: The default run: the lessons' network with today's choices, ~97% on MNIST in a few seconds.
-DEFAULT_SETTINGS = {
-    "hidden": [128],
-    "activation": "relu",
-    "optimizer": "momentum",
-    "learning_rate": 0.1,
-    "epochs": 3,
-    "batch_size": 64,
-    "lr_schedule": "cosine",
-    "train_size": None,  # all the training images
-    "seed": 0,
-}
+#: What the Train view offers, and its defaults: nnet train's (nnet.runs.DEFAULTS), but 3 epochs,
+#: so that a run takes seconds; ``train_size`` None is all the training images.
+OFFERED = ("hidden", "activation", "optimizer", "learning_rate", "epochs", "batch_size", "lr_schedule", "seed")
+DEFAULT_SETTINGS = {**{name: runs.DEFAULTS[name] for name in OFFERED}, "epochs": 3, "train_size": None}
 #: A progress event comes after this many seconds, or after 1/PROGRESS_PER_EPOCH of an epoch,
 #: whichever is first (and one after every epoch).
 PROGRESS_SECONDS = 0.1
@@ -54,21 +47,21 @@ PROGRESS_PER_EPOCH = 25
 WEIGHTS_SECONDS = 0.5
 #: How many of layer 0's neurons the weight snapshots show.
 WEIGHT_IMAGES = 64
-#: What every network the lab trains has (the Train view does not offer them).
-FIXED_SETTINGS = {"output": "softmax", "cost": "cross_entropy", "init": "auto", "dtype": "float32"}
+#: What the lab sets of the settings it does not offer: no validation split (the lab watches the
+#: test digits after each epoch), the optimizer's own momentum and weight decay.
+NOT_OFFERED = {"validation": 0, "momentum": None, "weight_decay": None}
+
+
+def run_settings(settings: dict, dataset: str) -> dict:
+    """The full settings of a lab run (as nnet train would record them) from the offered ones."""
+    full = {**runs.DEFAULTS, **{name: settings[name] for name in OFFERED}, **NOT_OFFERED, "dataset": dataset}
+    full["preset"] = None
+    return full
 
 
 def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
-    """A fresh network for ``settings``: softmax outputs with the cross-entropy cost."""
-    return Network(
-        [n_inputs, *settings["hidden"], n_outputs],
-        activation=settings["activation"],
-        output=FIXED_SETTINGS["output"],
-        cost=FIXED_SETTINGS["cost"],
-        init=FIXED_SETTINGS["init"],
-        seed=settings["seed"],
-        dtype=FIXED_SETTINGS["dtype"],
-    )
+    """A fresh network for the Train view's ``settings``."""
+    return runs.build_network(run_settings(settings, "mnist"), n_inputs, n_outputs)
 
 
 class TrainingRun:
@@ -83,6 +76,8 @@ class TrainingRun:
         uint8 images (n, n_inputs) and int labels (n,); the run uses the first
         ``settings["train_size"]`` training images and reports its accuracy on all of ``test``.
     n_outputs : int
+    dataset : str
+        What ``--dataset`` would take to find the data again (for the model's metadata).
     on_finish : callable(network, run), optional
         Called in the training thread when the run ends done or stopped, before the final event,
         so a client that sees ``done`` finds the new model already served.
@@ -98,10 +93,12 @@ class TrainingRun:
     History, once training has begun. ``events`` : EventLog.
     """
 
-    def __init__(self, run_id, settings, train, test, n_outputs, on_finish=None, *,
+    def __init__(self, run_id, settings, train, test, n_outputs, on_finish=None, *, dataset="mnist",
                  progress_seconds=PROGRESS_SECONDS, weights_seconds=WEIGHTS_SECONDS, max_progress=None):
         self.id = run_id
         self.settings = dict(settings)
+        self.dataset = dataset
+        self.full_settings: dict | None = None
         self.train, self.test = train, test
         self.n_outputs = n_outputs
         self.on_finish = on_finish
@@ -154,18 +151,10 @@ class TrainingRun:
             x, y = self.train
             n = settings["train_size"]
             x, y = x[:n], y[:n]
-            network = build_network(settings, x.shape[1], self.n_outputs)
+            self.full_settings = run_settings(settings, self.dataset)
+            network = runs.build_network(self.full_settings, x.shape[1], self.n_outputs)
             self.network = network
-            self.trainer = Trainer(
-                network,
-                epochs=settings["epochs"],
-                batch_size=settings["batch_size"],
-                optimizer=settings["optimizer"],
-                learning_rate=settings["learning_rate"],
-                lr_schedule=settings["lr_schedule"],
-                callbacks=[_Reporter(self, started)],
-                seed=settings["seed"],
-            )
+            self.trainer = runs.build_trainer(network, self.full_settings, [_Reporter(self, started)])
             self.history = self.trainer.history
             self.trainer.run(x, y, self.test)
             final = "stopped" if self.stop_requested else "done"
