@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     for name in args.only.split(",") if args.only else CONFIGS:
         sizes, optimizer, learning_rate, batch_size = CONFIGS[name]
         reference = nnet.Network(sizes, activation="relu", output="softmax", cost="cross_entropy", seed=0)
-        initial = reference.get_weights()
+        initial = [(layer.W.copy(), layer.b.copy()) for layer in reference.layers]
         times = {"plain": [], "nnet": []}
         for repeat in range(args.repeats + 1):  # the first round warms up and is not counted
             order = np.random.default_rng([repeat, 0]).permutation(len(x_uint8))

@@ -4,7 +4,7 @@
     python benchmarks/speed.py --only wide --repeats 7
     python benchmarks/speed.py --json benchmarks/results/speed.json
 
-The code lives in the package (src/nnet/bench.py) so an installed nnet can run it too.
+The code lives in the package (src/nnet/bench/) so an installed nnet can run it too.
 """
 
 from nnet.bench import main

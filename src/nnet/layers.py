@@ -248,5 +248,57 @@ def _assign(name: str, target: np.ndarray, value) -> None:
     target[...] = value
 
 
+# -- the lessons' network, from its sizes ---------------------------------------------------------
+
+#: The initializer for each activation when ``init="auto"``.
+AUTO_INIT = {
+    "sigmoid": "normal",  # the lessons' network
+    "tanh": "xavier",
+    "identity": "xavier",
+    "softmax": "xavier",
+    "relu": "he",
+    "leaky_relu": "he",
+}
+
+
+def checked_sizes(sizes) -> list[int]:
+    """The layer sizes, input first, as a list of positive ints (at least two of them)."""
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise ValueError(f"sizes must be a list of layer sizes such as [784, 30, 10]; got {sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"a network needs at least two sizes (inputs and outputs), such as [784, 30, 10]; got {sizes}")
+    for index, size in enumerate(sizes):
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"layer sizes must be positive integers; got {size!r} at position {index} of {sizes}")
+    return [int(size) for size in sizes]
+
+
+def dense_layers(sizes, activation, output: str, init, dropout, seed, dtype) -> list[Dense]:
+    """The Dense layers of ``Network(sizes, ...)``: ``sizes`` input first, ``activation`` one
+    name (or one per hidden layer), ``output`` the output layer's, their weights drawn in order
+    from one seed (``init="auto"``: :data:`AUTO_INIT`)."""
+    n_hidden = len(sizes) - 2
+    one = isinstance(activation, (str, activations.Activation))
+    hidden = [activation] * n_hidden if one else list(activation)
+    if len(hidden) != n_hidden:
+        raise ValueError(f"activation lists one name per hidden layer: {n_hidden} for sizes {sizes}; got {len(hidden)}")
+    for name in hidden:
+        activations.get(name)
+    if init != "auto" and not callable(init):
+        checks.choice("init", init, ["auto", *initializers.INITIALIZERS])
+    dropout = checks.rate("dropout rate", dropout)
+    if dropout and not n_hidden:
+        raise ValueError(f"dropout acts after hidden layers, and sizes {sizes} have none; give dropout=0 or add a hidden layer")
+    rng = np.random.default_rng(seed)
+    layers = []
+    for index, (n_in, n_out, name) in enumerate(zip(sizes[:-1], sizes[1:], [*hidden, output])):
+        act = activations.get(name)
+        layers.append(Dense(n_in, n_out, act, init=AUTO_INIT.get(act.name, "xavier") if init == "auto" else init,
+                            dropout=dropout if index < n_hidden else 0.0, rng=rng, dtype=dtype))
+    return layers
+
+
 #: The layer classes a model file may name, by their ``kind``.
 LAYERS: dict[str, type[Layer]] = {Dense.kind: Dense}

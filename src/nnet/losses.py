@@ -22,12 +22,18 @@ cross_entropy
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:  # losses imports nothing of nnet at run time: any object with .name and .backward
-    from .activations import Activation
+
+class Activation(Protocol):
+    """What a cost needs of the output layer's activation (:mod:`nnet.activations` has them):
+    its name and the chain rule through it. Costs import nothing of nnet."""
+
+    name: str
+
+    def backward(self, z: np.ndarray, a: np.ndarray, grad: np.ndarray, out: np.ndarray | None = None) -> np.ndarray: ...
 
 
 class Cost:

@@ -29,24 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations, checks, data, initializers, losses, training
-from .layers import Dense, Layer
+from . import data, losses, training
+from .layers import Layer, checked_sizes, dense_layers
 from .speed import Workspace
 
 #: Inputs are fed forward in slices of this many rows by predict and evaluate, which bounds
 #: their memory whatever the size of x.
 EVALUATION_BATCH = 4096
-
-#: The initializer for each activation when ``init="auto"``.
-AUTO_INIT = {
-    "sigmoid": "normal",  # the lessons' network
-    "tanh": "xavier",
-    "identity": "xavier",
-    "softmax": "xavier",
-    "relu": "he",
-    "leaky_relu": "he",
-}
-
 
 def layer_name(index: int, n_layers: int) -> str:
     """The name of layer ``index`` (from 0) of ``n_layers``: "hidden 1", "hidden 2", ..., "output"."""
@@ -154,7 +143,9 @@ class Network:
                                  "dtype on the layers; Network takes only cost")
             self.init, self.seed = "custom", None
         else:
-            given = _dense_layers(_checked_sizes(layers), activation, output, cost, init, dropout, seed, dtype)
+            if output is None:
+                output = "softmax" if cost.name == "cross_entropy" else "sigmoid"
+            given = dense_layers(checked_sizes(layers), activation, output, init, dropout, seed, dtype)
             self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
             self.seed = None if seed is None else int(seed)
         self._set_layers(given, cost)
@@ -262,7 +253,7 @@ class Network:
         ndarray of shape (n, n_outputs): the output layer's activations (for a softmax output,
         a probability per class); or a Trace
         """
-        x = self._inputs(x)
+        x = data.as_inputs(x, self.input_shape, self.dtype, self._reader)
         if record:
             return self._trace(data.scaled(x, self.dtype))
         if len(x) > EVALUATION_BATCH:
@@ -367,55 +358,13 @@ class Network:
     def examples(self, x, y) -> data.Examples:
         """(x, y) checked once, for training: uint8 pixels kept as they are, targets one-hot
         (see :mod:`nnet.data`). Raises ValueError naming what is wrong and where."""
-        x = self._inputs(x)
+        x = data.as_inputs(x, self.input_shape, self.dtype, self._reader)
         targets, labels = data.as_targets(y, len(x), self.n_outputs, self.dtype, self._targets)
         return data.Examples(x, targets, labels, self.dtype)
-
-    def _inputs(self, x) -> np.ndarray:
-        return data.as_inputs(x, self.input_shape, self.dtype, self._reader)
 
     def _reader(self) -> str:
         first = self.layers[0]
         return f"layer 0 ({type(first).__name__} {first.n_in} -> {first.n_out})"
-
-
-def _checked_sizes(sizes) -> list[int]:
-    """The layer sizes, input first, as a list of positive ints (at least two of them)."""
-    try:
-        sizes = list(sizes)
-    except TypeError:
-        raise ValueError(f"sizes must be a list of layer sizes such as [784, 30, 10]; got {sizes!r}") from None
-    if len(sizes) < 2:
-        raise ValueError(f"a network needs at least two sizes (inputs and outputs), such as [784, 30, 10]; got {sizes}")
-    for index, size in enumerate(sizes):
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"layer sizes must be positive integers; got {size!r} at position {index} of {sizes}")
-    return [int(size) for size in sizes]
-
-
-def _dense_layers(sizes, activation, output, cost, init, dropout, seed, dtype) -> list[Dense]:
-    """The Dense layers of ``Network(sizes, ...)``, their weights drawn in order from one seed."""
-    n_hidden = len(sizes) - 2
-    one = isinstance(activation, (str, activations.Activation))
-    hidden = [activation] * n_hidden if one else list(activation)
-    if len(hidden) != n_hidden:
-        raise ValueError(f"activation lists one name per hidden layer: {n_hidden} for sizes {sizes}; got {len(hidden)}")
-    for name in hidden:
-        activations.get(name)
-    if init != "auto" and not callable(init):
-        checks.choice("init", init, ["auto", *initializers.INITIALIZERS])
-    dropout = checks.rate("dropout rate", dropout)
-    if dropout and not n_hidden:
-        raise ValueError(f"dropout acts after hidden layers, and sizes {sizes} have none; give dropout=0 or add a hidden layer")
-    if output is None:
-        output = "softmax" if cost.name == "cross_entropy" else "sigmoid"
-    rng = np.random.default_rng(seed)
-    layers = []
-    for index, (n_in, n_out, name) in enumerate(zip(sizes[:-1], sizes[1:], [*hidden, output])):
-        act = activations.get(name)
-        layers.append(Dense(n_in, n_out, act, init=AUTO_INIT.get(act.name, "xavier") if init == "auto" else init,
-                            dropout=dropout if index < n_hidden else 0.0, rng=rng, dtype=dtype))
-    return layers
 
 
 def _slices(array: np.ndarray):

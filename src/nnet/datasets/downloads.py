@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .._atomic import atomic_file
+from .._version import __version__
 from .checksums import check_digest, file_digest, new_hash, read_sha256sums
 from .errors import DatasetError, DownloadError
 from .registry import DataFile, Dataset, info, path
@@ -162,9 +163,7 @@ def is_verified(file: Path, digest: str) -> bool:
 
 
 def _user_agent() -> str:
-    import nnet  # the parent package is already imported; read its version lazily
-
-    return f"nnet/{getattr(nnet, '__version__', 'unknown')} (+Python urllib)"
+    return f"nnet/{__version__} (+Python urllib)"
 
 
 def _normal(digest: str) -> str:
