@@ -151,7 +151,12 @@ class Network:
         self._set_layers(given, cost)
 
     def _set_layers(self, layers: list[Layer], cost: losses.Cost) -> None:
+        if getattr(layers[0], "input_shape", None) is None:
+            raise ValueError(f"layer 0 ({type(layers[0]).__name__}) needs the shape of one input sample: give it "
+                             f"input_shape, such as input_shape=(1, 28, 28)")
         for index, (below, above) in enumerate(zip(layers[:-1], layers[1:])):
+            if getattr(above, "input_shape", None) is None:  # a layer that takes its shape from below
+                above.build(below.output_shape, below.dtype)
             if below.output_shape != above.input_shape:
                 if len(below.output_shape) == len(above.input_shape) == 1:
                     raise ValueError(f"layer {index + 1} takes {above.n_in} inputs but layer {index} has {below.n_out} neurons")
