@@ -73,10 +73,16 @@ _SETTINGS = {
 }
 
 _LAYERS = {"type": "array", "items": {"type": "object", "required": ["index", "name", "size", "activation"]}}
-_FORWARD = {"type": "object", "required": ["version", "input", "layers", "probabilities", "prediction", "label"],
-            "properties": {"version": {"type": "integer"}, "input": {"type": "array", "items": {"type": "number"}},
+_FORWARD = {"type": "object", "required": ["input", "layers", "probabilities", "prediction", "label"],
+            "properties": {"input": {"type": "array", "items": {"type": "number"}},
                            "layers": _LAYERS, "probabilities": {"type": "array", "items": {"type": "number"}},
                            "prediction": {"type": "integer"}, "label": {"type": "string"}}}
+
+_EVENT = {"type": "object", "required": ["id", "event", "data"],
+          "description": "one server-sent event; its data is a JSON object with the same id and type",
+          "properties": {"id": {"type": "string", "pattern": "^[0-9]+$"},
+                         "event": {"enum": ["start", "progress", "epoch", "weights", "done", "stopped", "error"]},
+                         "data": {"type": "string", "contentMediaType": "application/json"}}}
 
 
 def _integer_in(name: str, where: str, low: int | None = None, required: bool = False, text: str = "") -> dict:
@@ -112,7 +118,7 @@ DOCUMENT = {
             "summary": "one drawing through the network, preprocessed as `nnet predict` does",
             "operationId": "predict",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _DRAWING}}},
-            "responses": _responses(200, _FORWARD, *_POSTED, 422),
+            "responses": _responses(200, {"allOf": [_FORWARD, {"required": ["version", "ms"]}]}, *_POSTED, 422),
         }},
         "/api/neuron/{layer}/{index}": {"get": {
             "summary": "neuron {index} of layer {layer}: its incoming weights and bias",
@@ -145,7 +151,7 @@ DOCUMENT = {
             "parameters": [_integer_in("run", "query", 1),
                            {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"},
                             "description": "the id of the last event seen; anything else counts as none"}],
-            "responses": {**_responses(200, {"type": "string"}, 404, 410, 422, media="text/event-stream"),
+            "responses": {**_responses(200, _EVENT, 404, 410, 422, media="text/event-stream"),
                           "204": {"description": "the run is over and the client has seen its last event"}},
         }},
         "/api/train/stop": {"post": {
