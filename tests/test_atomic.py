@@ -158,3 +158,101 @@ def test_the_umask_is_read_without_changing_it(monkeypatch):
         assert os.umask(0o027) == 0o027  # and the umask is as it was
     finally:
         os.umask(before)
+
+
+# -- temporary files left by a killed writer (issue 9, finding 8) -------------------------------
+
+_WRITER = """
+import sys, time
+from nnet._atomic import atomic_file
+with atomic_file(sys.argv[1]) as file:
+    file.write(b"half a checkpoint")
+    file.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def start_writer(target):
+    """A process in the middle of an atomic write of ``target``; returns it once its temporary
+    file exists."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE, env=env)
+    assert writer.stdout.readline() == b"writing\n"
+    return writer
+
+
+def parts(folder, name="out.bin"):
+    return sorted(path.name for path in folder.iterdir() if path.name.startswith(f".{name}.") and path.name.endswith(".part"))
+
+
+def age(paths, seconds=3600):
+    for path in paths:
+        stamp = path.stat().st_mtime - seconds
+        os.utime(path, (stamp, stamp))
+
+
+@posix_only
+def test_a_write_removes_what_a_killed_writer_left(tmp_path):
+    target = tmp_path / "out.bin"
+    writer = start_writer(target)
+    writer.kill()  # SIGKILL: no cleanup runs
+    writer.wait()
+    left = parts(tmp_path)
+    assert len(left) == 1  # what kill -9 leaves today
+    age(tmp_path / name for name in left)
+    with atomic_file(target) as file:
+        file.write(b"whole")
+    assert target.read_bytes() == b"whole"
+    assert parts(tmp_path) == []
+
+
+@posix_only
+def test_a_live_writers_temporary_file_is_never_removed(tmp_path):
+    target = tmp_path / "out.bin"
+    writer = start_writer(target)
+    try:
+        left = parts(tmp_path)
+        age(tmp_path / name for name in left)  # old, but its writer is alive and holds the lock
+        with atomic_file(target) as file:
+            file.write(b"mine")
+        assert parts(tmp_path) == left
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_only_old_temporary_files_of_this_destination_are_removed(tmp_path):
+    target = tmp_path / "out.bin"
+    abandoned = tmp_path / ".out.bin.abcd1234.part"
+    young = tmp_path / ".out.bin.young123.part"
+    other_file = tmp_path / ".other.bin.abcd1234.part"
+    not_ours = tmp_path / ".out.bin.abc.part"  # not mkstemp's eight characters
+    for path in (abandoned, young, other_file, not_ours):
+        path.write_bytes(b"x")
+    age([abandoned, other_file, not_ours])
+    with atomic_file(target) as file:
+        file.write(b"data")
+    assert not abandoned.exists()
+    assert young.exists() and other_file.exists() and not_ours.exists()
+
+
+@posix_only
+def test_a_link_named_like_a_temporary_file_is_left_alone(tmp_path):
+    victim = tmp_path / "precious.txt"
+    victim.write_bytes(b"keep me")
+    link = tmp_path / ".out.bin.abcd1234.part"
+    link.symlink_to(victim)
+    os.utime(link, (0, 0), follow_symlinks=False)
+    assert _atomic.remove_stale_parts(tmp_path / "out.bin") == []
+    assert link.is_symlink() and victim.read_bytes() == b"keep me"
+
+
+@posix_only
+def test_another_users_temporary_file_is_left_alone(tmp_path, monkeypatch):
+    stale = tmp_path / ".out.bin.abcd1234.part"
+    stale.write_bytes(b"x")
+    age([stale])
+    monkeypatch.setattr(os, "getuid", lambda: stale.stat().st_uid + 1)
+    assert _atomic.remove_stale_parts(tmp_path / "out.bin") == []
+    assert stale.exists()

@@ -9,7 +9,8 @@ image so as to position this point at the center of the 28x28 field."
 
 `to_mnist` does the same to any image, in eight steps:
 
-1. Read a file path, encoded file bytes, a ``PIL.Image.Image`` or a NumPy array: (H, W) gray,
+1. Read a file path, encoded file bytes (in one of ``nnet.datasets.user.IMAGE_FORMATS``, the raster
+   formats: the decoder is never chosen by content alone), a ``PIL.Image.Image`` or a NumPy array: (H, W) gray,
    (H, W, 2) gray + alpha, (H, W, 3) RGB or (H, W, 4) RGBA, uint8 or float in [0, 1]. A side
    over ``WORKING_SIDE`` is box-averaged down to that size first (JPEGs decode at that scale).
 2. Grayscale, float32 in [0, 1] (ITU-R 601 luma, as Pillow's "L"). Transparent pixels are
@@ -43,15 +44,16 @@ from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
+from . import limits
 from .datasets.registry import IMAGE_SIDE  # MNIST images are 28x28 ...
-from .datasets.user import import_pillow, is_image_file
+from .datasets.user import IMAGE_FORMATS, import_pillow, is_image_file, pillow_reason
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
 
 BOX_SIDE = 20  # ... with the digit size-normalized into a 20x20 box
 CENTER = IMAGE_SIDE / 2  # where the center of mass goes, in pixel indices (row, column)
-MAX_PIXELS = 40_000_000  # larger inputs are refused (decompression bombs)
+MAX_PIXELS = limits.MAX_PIXELS  # larger inputs are refused (decompression bombs)
 WORKING_SIDE = 1024  # larger images are box-averaged down to about this side first
 INK_LEVEL = 0.4  # ink = 3x3 mean above this fraction of the brightest 3x3 mean
 MIN_CONTRAST = 0.08  # brightest 3x3 mean of the ink below this: the image is blank
@@ -122,10 +124,10 @@ def _read(image: ImageInput) -> np.ndarray:
             array = _pillow_array(image)
         except ImageError:
             raise
-        except (OSError, ValueError, SyntaxError, EOFError) as error:  # a truncated file, a closed image ...
+        except Exception as error:  # noqa: BLE001 - a truncated file, a closed image: Pillow raises any kind
             raise ImageError(
                 f"cannot convert the PIL image (mode {image.mode}, {image.width}x{image.height}) to "
-                f"grayscale: {type(error).__name__}: {error}"
+                f"grayscale: {pillow_reason(error)}"
             ) from error
         return _reduce(_grayscale(array))
     if isinstance(image, (bytes, bytearray, memoryview)):
@@ -140,7 +142,7 @@ def _read(image: ImageInput) -> np.ndarray:
     try:
         with warnings.catch_warnings():  # sizes between Pillow's warning and ours: refused below
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(source)
+            opened = Image.open(source, formats=IMAGE_FORMATS)
         with opened:
             _check_size(*opened.size)
             factor = _factor(*opened.size)
@@ -151,12 +153,14 @@ def _read(image: ImageInput) -> np.ndarray:
         raise
     except FileNotFoundError:
         raise ImageError("no such file") from None
+    except IsADirectoryError:
+        raise ImageError("is a folder, not an image") from None
     except Image.UnidentifiedImageError:
-        raise ImageError("cannot read it as an image: not a format Pillow knows") from None
+        raise ImageError(f"cannot read it as an image: not one of the formats nnet reads ({', '.join(IMAGE_FORMATS)})") from None
     except Image.DecompressionBombError as error:
         raise ImageError(f"the image is too large ({error}); the limit is {MAX_PIXELS:,} pixels") from error
-    except (OSError, SyntaxError, EOFError, ValueError) as error:
-        raise ImageError(f"cannot read it as an image ({type(error).__name__}: {error})") from error
+    except Exception as error:  # noqa: BLE001 - a damaged file makes Pillow's decoders raise any kind
+        raise ImageError(f"cannot read it as an image ({pillow_reason(error)})") from error
     return _reduce(_grayscale(array))
 
 

@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .. import limits
 from .._atomic import atomic_file
 from .errors import IDXError
 
@@ -50,10 +51,11 @@ _TYPE_CODES = {(dtype.kind, dtype.itemsize): code for code, dtype in IDX_TYPES.i
 _TYPE_LIST = ", ".join(f"0x{code:02X} ({dtype})" for code, dtype in IDX_TYPES.items())
 
 #: The header allows 255 dimensions; real files use 1 to 4, so more than this is taken as damage.
-MAX_DIMENSIONS = 16
+MAX_DIMENSIONS = limits.MAX_IDX_DIMENSIONS
+#: The most values one row (the dimensions after the first: one image) may hold.
+MAX_ROW_VALUES = limits.MAX_PIXELS
 _MAX_DIMENSION_SIZE = 0xFFFF_FFFF  # a big-endian uint32
 _GZIP_MAGIC = b"\x1f\x8b"
-_MAX_DEFLATE_RATIO = 1032  # deflate never expands more than this: bounds a .gz file's content
 _CHUNK = 1 << 20
 
 
@@ -144,6 +146,12 @@ def _read_stream(file: BinaryIO, name: str) -> np.ndarray:
         stream = _PrefixedStream(file, start)
         where = name
     dtype, shape, header_size = _read_header(stream, where)
+    row = math.prod(max(dimension, 1) for dimension in shape[1:])  # a zero does not excuse the rest
+    if row > MAX_ROW_VALUES:
+        raise IDXError(
+            f"{where}: dimension sizes {list(shape)} at byte offset 4 make rows of {row:,} values; "
+            f"at most {MAX_ROW_VALUES:,} (one image; nnet.limits.MAX_PIXELS)"
+        )
     expected = math.prod(shape) * dtype.itemsize
     declared = (
         f"shape {shape} of {dtype} needs {expected} data bytes from byte offset {header_size}"
@@ -161,13 +169,16 @@ def _read_stream(file: BinaryIO, name: str) -> np.ndarray:
                 f"{where}: {available - expected} trailing bytes after the data: {declared}, "
                 f"ending at byte offset {header_size + expected}, but the file has {size} bytes"
             )
-    if size is not None and compressed and expected > _MAX_DEFLATE_RATIO * size:
+    if size is not None and compressed and expected > max(limits.COMPRESSED_FLOOR_BYTES, limits.MAX_COMPRESSION_RATIO * size):
         raise IDXError(
-            f"{where}: dimension sizes disagree with the byte count: {declared}, more than a "
-            f"gzip file of {size} bytes can hold"
+            f"{where}: dimension sizes disagree with the byte count: {declared}, more than "
+            f"{limits.MAX_COMPRESSION_RATIO} times the {size} bytes of the gzip file (nnet.limits.MAX_COMPRESSION_RATIO)"
         )
 
-    array = np.empty(shape, dtype=dtype)
+    try:  # (bounded above for a file; a stream that cannot seek may still claim too much)
+        array = np.empty(shape, dtype=dtype)
+    except MemoryError:
+        raise IDXError(f"{where}: {declared}: more memory than this machine can give") from None
     got = _read_full(stream, memoryview(array.reshape(-1).view(np.uint8)))
     if got < expected:
         cut = " (the gzip stream itself is cut short)" if stream.truncated else ""

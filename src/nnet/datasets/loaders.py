@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import limits
 from ..data import split_validation, validation_count
 from .downloads import Progress, download
 from .errors import DatasetError
@@ -123,7 +124,8 @@ def read_labelled_images(
     ----------
     images_file, labels_file : paths of IDX files (raw or gzip), as ``read_idx_pair`` takes
     image_shape : (rows, columns) the images must have; None takes any
-    n_classes : labels must lie in 0 .. n_classes - 1; None takes any integer >= 0
+    n_classes : labels must lie in 0 .. n_classes - 1; None takes any integer in
+        0 .. ``limits.MAX_CLASSES`` - 1
     dataset : the dataset's name, for the error messages
     flatten : False keeps x as stored, (n, rows, columns)
 
@@ -151,11 +153,14 @@ def read_labelled_images(
     if labels.dtype.kind not in "ui":
         raise DatasetError(f"{labels_file}: expected integer labels, got {labels.dtype}")
     y = labels.astype(np.int64)
-    outside = np.flatnonzero((y < 0) | (y >= (np.iinfo(np.int64).max if n_classes is None else n_classes)))
+    outside = np.flatnonzero((y < 0) | (y >= (limits.MAX_CLASSES if n_classes is None else n_classes)))
     if outside.size:
         index = int(outside[0])
         if n_classes is None:
-            raise DatasetError(f"{labels_file}: label {y[index]} at index {index} is negative; expected 0, 1, 2, ...")
+            raise DatasetError(
+                f"{labels_file}: label {y[index]} at index {index} is not a class index: expected 0, 1, 2, ... "
+                f"up to {limits.MAX_CLASSES - 1} (nnet.limits.MAX_CLASSES: one output neuron per class)"
+            )
         of = f" ({dataset} has {n_classes} classes)" if dataset else ""
         raise DatasetError(
             f"{labels_file}: label {y[index]} at index {index} is outside 0..{n_classes - 1}{of}"

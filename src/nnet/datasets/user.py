@@ -17,12 +17,13 @@ Pixel values, one rule for the whole array (not row by row):
 A CSV is read as text, so there "integer" means every pixel value is a whole number
 (``0``, ``255``, ``17.0``): the Kaggle digit CSVs, with pixels 0..255, load unscaled.
 
-Labels must be whole numbers >= 0. Unless the data say otherwise (the image folder names,
+Labels must be whole numbers from 0 to ``limits.MAX_CLASSES`` - 1 (one output neuron each). Unless the data say otherwise (the image folder names,
 an npz ``class_names`` array), the class names are ``"0"``, ``"1"``, ... up to the largest label.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zipfile
@@ -32,11 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from .errors import DataFormatError
 from .registry import IMAGE_SIDE
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "IMAGE_FORMATS",
     "MAX_PIXEL",
     "N_PIXELS",
     "arrays_to_dataset",
@@ -57,7 +60,13 @@ MAX_PIXEL = 255
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm"}
 )
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|inf(inity)?)", re.I)
+#: A number as the CSV reader takes it: ASCII digits only (Python's ``\d`` would take '٣' too).
+#: The only decoders Pillow may use for a user's image, wherever nnet reads one (``nnet predict``,
+#: the lab, image folders): raster formats of pixels. Left to itself Pillow picks the decoder by
+#: content, so a PostScript file named ``seven.png`` would go to Ghostscript. ("PPM" reads .pbm,
+#: .pgm, .ppm and .pnm; "JPEG" also reads cameras' multi-picture JPEGs.)
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|inf(inity)?)", re.I | re.ASCII)
 
 Result = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
 
@@ -131,9 +140,9 @@ def load_csv(
         values = np.loadtxt(
             [line for _, line in rows], delimiter=delimiter, dtype=np.float32, ndmin=2
         )
-    except ValueError:
+    except ValueError as error:
         _raise_first_non_number(path, rows, delimiter)
-        raise
+        raise DataFormatError(f"{path}: cannot read the numbers: {error}") from None
     line_of = [number for number, _ in rows]
     y = _labels(values[:, label_index], lambda row: f"{path}, line {line_of[row]}")
     if label_index in (0, width - 1):  # a view, no copy
@@ -174,7 +183,7 @@ def _raise_first_non_number(path: Path, rows: list[tuple[int, str]], delimiter: 
         for column, field in enumerate(line.split(delimiter), 1):
             if not _NUMBER.fullmatch(field.strip()):
                 raise DataFormatError(
-                    f"{path}, line {number}, column {column}: expected a number, got {field!r}"
+                    f"{path}, line {number}, column {column}: expected a number, got {_brief(field)}"
                 ) from None
 
 
@@ -216,30 +225,70 @@ def load_npz(path: str | os.PathLike[str]) -> Result:
 def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` archive, read into memory, by name (in the archive's order).
 
-    Never unpickles: an object array is refused. A damaged file (a truncated zip, a corrupt
-    member, a file that is not a zip at all) is a :class:`DataFormatError` naming the file, not
-    the zip module's own exception.
+    Nothing is allocated at a size the archive merely claims: each member's ``.npy`` header is
+    read first, and its array must fill exactly the member's uncompressed size, which may be at
+    most ``limits.MAX_COMPRESSION_RATIO`` times its compressed size (beyond
+    ``limits.COMPRESSED_FLOOR_BYTES``), which must lie within the file. Never unpickles: an
+    object array is refused. A damaged file (a truncated zip, a corrupt member, a file that is
+    not a zip at all) is a :class:`DataFormatError` naming the file, not the zip module's own
+    exception. Members whose names do not end in ``.npy`` are not read.
     """
     path = Path(path)
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
-        raise DataFormatError(f"{path}: cannot read as .npz: {_reason(error)}") from None
+        with open(path, "rb") as file:
+            if file.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                raise DataFormatError(f"{path}: expected an .npz archive of named arrays (such as x and y), got one array")
+            size = os.fstat(file.fileno()).st_size
+            file.seek(0)
+            with zipfile.ZipFile(file) as archive:
+                members = [info for info in archive.infolist() if info.filename.endswith(".npy")]
+                for info in members:
+                    _check_member(path, info, size, archive)
+                return {info.filename[: -len(".npy")]: _read_member(archive, info) for info in members}
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, OverflowError) as error:
+        if isinstance(error, DataFormatError):
+            raise
+        raise DataFormatError(f"{path}: cannot read as .npz (damaged or truncated?): {_reason(error)}") from None
     except OSError as error:
         if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise  # the CLI reports these as they are: a missing file, no permission
         raise DataFormatError(f"{path}: cannot read as .npz: {_reason(error)}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _check_member(path: Path, info: zipfile.ZipInfo, size: int, archive: zipfile.ZipFile) -> None:
+    """Refuse a member whose claims (sizes, its .npy header) the archive's bytes cannot back."""
+    where = f"{path}: member {info.filename!r}"
+    bound = max(limits.COMPRESSED_FLOOR_BYTES, limits.MAX_COMPRESSION_RATIO * info.compress_size)
+    if info.compress_size > size or (info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size):
+        raise DataFormatError(f"{where} claims {info.compress_size:,} stored bytes; the file has {size:,}: cannot read as .npz")
+    if info.file_size > bound:
         raise DataFormatError(
-            f"{path}: expected an .npz archive of named arrays (such as x and y), got one array"
+            f"{where} claims {info.file_size:,} bytes from {info.compress_size:,} compressed ones, more than "
+            f"{limits.MAX_COMPRESSION_RATIO} times as many (nnet.limits.MAX_COMPRESSION_RATIO): cannot read as .npz"
         )
-    with archive:
-        try:
-            return {key: archive[key] for key in archive.files}
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as error:
-            raise DataFormatError(
-                f"{path}: cannot read as .npz (damaged or truncated?): {_reason(error)}"
-            ) from None
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        header = member.tell()
+    if dtype.hasobject:
+        raise DataFormatError(f"{where} holds Python objects, which are never unpickled (allow_pickle=False); expected numbers")
+    claimed = math.prod(max(dimension, 1) for dimension in shape)  # a zero does not excuse the rest
+    if header + math.prod(shape) * dtype.itemsize != info.file_size or claimed > max(info.file_size, limits.MAX_PIXELS):
+        raise DataFormatError(
+            f"{where}: its header claims an array of shape {shape} of {dtype}, which does not fit the member's "
+            f"{info.file_size:,} bytes: cannot read as .npz"
+        )
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    with archive.open(info) as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
 
 
 def _reason(error: BaseException) -> str:
@@ -298,6 +347,11 @@ def arrays_to_dataset(
     if given.ndim != 1 or given.dtype.kind != "U":
         raise DataFormatError(
             f"{source}: expected class_names as a 1-D array of str, got {given.dtype} {given.shape}"
+        )
+    if len(given) > limits.MAX_CLASSES:
+        raise DataFormatError(
+            f"{source}: {len(given)} class_names; at most {limits.MAX_CLASSES} (nnet.limits.MAX_CLASSES: "
+            f"one output neuron per class)"
         )
     if len(given) <= int(labels.max()):
         raise DataFormatError(
@@ -391,7 +445,7 @@ def is_image_file(path: Path) -> bool:
 
 def _read_image(image_module, file: Path) -> np.ndarray:
     try:
-        with image_module.open(file) as image:
+        with image_module.open(file, formats=IMAGE_FORMATS) as image:
             size = image.size
             if size != (IMAGE_SIDE, IMAGE_SIDE):
                 raise DataFormatError(
@@ -401,9 +455,22 @@ def _read_image(image_module, file: Path) -> np.ndarray:
                     f"turns photos and drawings into such inputs)"
                 )
             gray = image.convert("L")
-    except (OSError, image_module.DecompressionBombError) as error:
-        raise DataFormatError(f"{file}: cannot read as an image: {error}") from None
+    except DataFormatError:
+        raise
+    except image_module.UnidentifiedImageError:
+        raise DataFormatError(
+            f"{file}: cannot read as an image: not one of the formats nnet reads ({', '.join(IMAGE_FORMATS)})"
+        ) from None
+    except Exception as error:  # noqa: BLE001 - a damaged file makes Pillow's decoders raise any kind
+        raise DataFormatError(f"{file}: cannot read as an image: {pillow_reason(error)}") from None
     return np.asarray(gray, dtype=np.uint8).reshape(N_PIXELS)
+
+
+def pillow_reason(error: BaseException) -> str:
+    """What Pillow said about a damaged image, in one short line."""
+    text = " ".join(str(error).split())
+    text = text if len(text) <= 120 else f"{text[:115]}..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,7 +478,8 @@ def _read_image(image_module, file: Path) -> np.ndarray:
 
 
 def _labels(values: np.ndarray, where: Callable[[int], str]) -> np.ndarray:
-    """Labels as int64, or an error naming the first row that is not a whole number >= 0."""
+    """Labels as int64, or an error naming the first row that is not a whole number in
+    0 .. ``limits.MAX_CLASSES`` - 1."""
     if values.dtype.kind not in "uif":
         raise DataFormatError(f"{where(0)}: expected integer labels, got dtype {values.dtype}")
     if len(values) == 0:
@@ -427,7 +495,25 @@ def _labels(values: np.ndarray, where: Callable[[int], str]) -> np.ndarray:
             f"{where(row)}: label {values[row].item()} is not an integer >= 0; expected class "
             f"indices 0, 1, 2, ..."
         )
+    too_many = np.flatnonzero(values >= limits.MAX_CLASSES)
+    if too_many.size:
+        row = int(too_many[0])
+        raise DataFormatError(
+            f"{where(row)}: label {_whole(values[row].item())} is too large: expected class indices 0 to "
+            f"{limits.MAX_CLASSES - 1} (nnet.limits.MAX_CLASSES: one output neuron per class)"
+        )
     return values.astype(np.int64)
+
+
+def _whole(value) -> str:
+    """A whole number as its digits (a float's too, up to 10**18), else in scientific notation."""
+    return str(int(value)) if abs(value) < 1e18 else f"{value:g}"
+
+
+def _brief(text: str, limit: int = 40) -> str:
+    """``repr(text)`` cut to ``limit`` characters: a field of a hostile file goes into a message."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[: limit - 5]}...{shown[-2:]}"
 
 
 def _pixels_to_uint8(

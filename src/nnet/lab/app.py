@@ -5,8 +5,11 @@ work behind them is in :mod:`nnet.lab.state`. This module holds the HTTP side, s
 
 - a JSON body over ``MAX_BODY_BYTES`` gets 413 before it is read in full, and one not sent as
   ``application/json`` gets 415 (a plain HTML form elsewhere cannot post to the lab);
-- every field is checked (:mod:`nnet.lab.payloads`); errors are JSON ``{"error": "..."}`` with
-  a 4xx status; the client never names a file;
+- every field is checked (:mod:`nnet.lab.payloads`), and so is every number in a path, a query or
+  a header (ASCII digits, at most ``nnet.limits.MAX_INTEGER_DIGITS``); errors are JSON
+  ``{"error": "..."}`` with a 4xx status, whatever the request: a 5xx would be a bug (the API is
+  published as an OpenAPI document, ``GET /api/openapi.json``, and tested with schemathesis);
+  the client never names a file;
 - requests for another host name (DNS rebinding) and cross-site POSTs are refused;
 - CPU work (preprocessing, forward passes, loading data) runs in the thread pool, and the
   handlers that run on the event loop (the model's description, a neuron, the stop button, the
@@ -39,10 +42,10 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from nnet.network import Network
 
-from . import explain, payloads
-from .events import FINAL_EVENTS
+from . import explain, openapi, payloads
+from .events import FINAL_EVENTS, last_event_id
 from .explain import NonFiniteError
-from .payloads import MAX_BODY_BYTES, PayloadError
+from .payloads import MAX_BODY_BYTES, PayloadError, integer_text
 from .state import INPUT_SHAPE, Lab
 from .training import PROGRESS_SECONDS, WEIGHTS_SECONDS, TrainingRun
 
@@ -64,6 +67,7 @@ KEEPALIVE_SECONDS = 15.0
 #: The API, as ``GET /api`` lists it.
 API = [
     {"method": "GET", "path": "/api", "summary": "this list"},
+    {"method": "GET", "path": "/api/openapi.json", "summary": "the API as an OpenAPI 3.1 document"},
     {"method": "GET", "path": "/api/model",
      "summary": "the served model: version, source, trained, input, layers (index, name, size, inputs, "
                 "activation, range, parameters), classes, cost, summary of its metadata"},
@@ -155,7 +159,11 @@ def create_app(
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
     async def api_index(request: Request) -> Response:
-        return _json({"routes": API, "docs": "the docstring of nnet.lab", "max_body_bytes": MAX_BODY_BYTES})
+        return _json({"routes": API, "docs": "the docstring of nnet.lab", "openapi": "/api/openapi.json",
+                      "max_body_bytes": MAX_BODY_BYTES})
+
+    async def api_document(request: Request) -> Response:
+        return _json(openapi.DOCUMENT)
 
     async def model_info(request: Request) -> Response:
         return _json(lab.describe())  # no lock, no I/O: a few dicts
@@ -166,9 +174,12 @@ def create_app(
 
     async def neuron(request: Request) -> Response:
         served = lab.current()
+        layer, index = (integer_text(request.path_params[key]) for key in ("layer", "index"))
+        if layer is None or index is None or layer < 0 or index < 0:
+            raise PayloadError("no such neuron: /api/neuron/{layer}/{index} takes two whole numbers, "
+                               "such as /api/neuron/0/5", 404)
         try:
-            body = explain.neuron(served.network, request.path_params["layer"], request.path_params["index"],
-                                  INPUT_SHAPE)
+            body = explain.neuron(served.network, layer, index, INPUT_SHAPE)
         except IndexError as error:
             raise PayloadError(str(error), 404) from None
         return _json({"version": served.version, **body})
@@ -191,8 +202,7 @@ def create_app(
 
     async def train_events(request: Request) -> Response:
         run = lab.run(payloads.query_int(request.query_params, "run", 1, 2**31))
-        last_seen = request.headers.get("last-event-id", "")
-        last_id = int(last_seen) if last_seen.isdigit() else -1
+        last_id = last_event_id(request.headers.get("last-event-id"))
         final = run.events.final
         if final is not None and last_id >= final["id"]:
             return Response(status_code=204)  # a reconnect after the end: nothing more to say
@@ -200,7 +210,12 @@ def create_app(
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     async def save_model(request: Request) -> Response:
-        return _json(await run_in_threadpool(lab.save))
+        try:
+            return _json(await run_in_threadpool(lab.save))
+        except OSError as error:  # a full disk, a folder gone: the model is still served, nothing lost
+            reason = error.strerror or type(error).__name__
+            raise PayloadError(f"cannot save to {lab.save_path}: {reason}; the served model is unchanged: "
+                               f"make room (or fix the folder) and save again", 409) from None
 
     @asynccontextmanager
     async def lifespan(app):
@@ -214,10 +229,11 @@ def create_app(
     routes = [
         Route("/", index),
         Route("/api", api_index),
+        Route("/api/openapi.json", api_document),
         Route("/api/model", model_info),
         Route("/api/model/save", save_model, methods=["POST"]),
         Route("/api/predict", predict, methods=["POST"]),
-        Route("/api/neuron/{layer:int}/{index:int}", neuron),
+        Route("/api/neuron/{layer}/{index}", neuron),
         Route("/api/digits", digits),
         Route("/api/train", train_status),
         Route("/api/train", train_start, methods=["POST"]),
@@ -241,10 +257,12 @@ async def _read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     (415) one not sent as JSON."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
-            raise PayloadError(f"Content-Length must be a number of bytes; got {declared!r}", 400)
-        if int(declared) > limit:
-            raise PayloadError(f"the body is {int(declared):,} bytes; the limit is {limit:,}", 413)
+        length = integer_text(declared)
+        if length is None or length < 0:
+            shown = declared if len(declared) <= 40 else f"{declared[:35]}..."
+            raise PayloadError(f"Content-Length must be a number of bytes; got {shown!r}", 400)
+        if length > limit:
+            raise PayloadError(f"the body is {length:,} bytes; the limit is {limit:,}", 413)
     kind = request.headers.get("content-type", "")
     if kind.split(";")[0].strip().lower() != "application/json":
         raise PayloadError(f"send the body as JSON, with Content-Type: application/json; got {kind or 'none'!r}", 415)

@@ -11,7 +11,8 @@ bound, and a page reloaded in the middle would be sent all of it. :class:`EventL
 - of the weights snapshots, only the latest; of the progress events, the latest too.
 
 Events keep their ids (0, 1, ... in the order emitted; gaps where some were dropped), so a
-subscriber asks for the events after the last id it saw. One that keeps up (the page looks every
+subscriber asks for the events after the last id it saw (the ``Last-Event-ID`` header of a
+reconnecting browser, read by :func:`last_event_id`). One that keeps up (the page looks every
 50 ms) is handed the latest progress and weights at every look, besides those kept; one that
 connects late gets the thinned curve and the current weights.
 """
@@ -19,6 +20,7 @@ connects late gets the thinned curve and the current weights.
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 
 #: The most progress events a run keeps (the chart is a few hundred pixels wide), besides the
@@ -27,6 +29,16 @@ MAX_PROGRESS = 1000
 #: Events of which only the latest is kept.
 LATEST_ONLY = ("weights",)
 FINAL_EVENTS = ("done", "stopped", "error")
+#: An event id as the lab writes it: ASCII digits (a run emits far fewer than 10**18 events).
+_EVENT_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+
+def last_event_id(header: str | None) -> int:
+    """The id in a ``Last-Event-ID`` header, or -1 (send everything) for none, or for anything
+    the lab never sends as an id: '²', a number of 5,000 digits, '-3', ' 7'."""
+    if header is None or not _EVENT_ID.fullmatch(header):
+        return -1
+    return int(header)
 
 
 class EventLog:

@@ -29,13 +29,16 @@ import re
 
 import numpy as np
 
+from nnet import limits as bounds  # (``limits`` below is what the Train form may ask for)
 from nnet.datasets import IMAGE_SIDE
+from nnet.datasets.user import IMAGE_FORMATS, pillow_reason
 
 #: The largest request body the lab reads (a 280x280 RGBA drawing in base64 is ~420 KB).
-MAX_BODY_BYTES = 512 * 1024
+MAX_BODY_BYTES = bounds.MAX_BODY_BYTES
 #: The largest side of a drawing or image, in pixels.
-MAX_SIDE = 1024
-#: Limits on what the Train view may ask for, so a click cannot tie the machine up for hours.
+MAX_SIDE = bounds.MAX_SIDE
+#: Limits on what the Train view may ask for, so a click cannot tie the machine up for hours;
+#: together they are bounded by ``nnet.limits.MAX_TRAINING_WORK`` (see :func:`train_settings`).
 MAX_HIDDEN_LAYERS = 4
 MAX_HIDDEN_SIZE = 1024
 MAX_EPOCHS = 100
@@ -44,6 +47,8 @@ MAX_LEARNING_RATE = 10.0
 TRAINABLE_ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 
 _DATA_URL = re.compile(r"data:image/[a-zA-Z0-9.+-]+;base64,", re.ASCII)
+#: An integer as a client may write one (in a path, a query, a header): ASCII digits, bounded.
+_INTEGER = re.compile(rf"[+-]?[0-9]{{1,{bounds.MAX_INTEGER_DIGITS}}}", re.ASCII)
 
 
 class PayloadError(ValueError):
@@ -55,17 +60,37 @@ class PayloadError(ValueError):
 
 
 def parse_json(body: bytes) -> object:
-    """Decode a JSON body; NaN and Infinity (which Python's json accepts) are refused. 400 if bad."""
+    """Decode a JSON body; 400 if it is not JSON, or holds NaN or Infinity (which Python's json
+    accepts), an integer of more than ``nnet.limits.MAX_INTEGER_DIGITS`` digits, or nesting deeper
+    than Python parses."""
 
     def refuse(constant):
         raise PayloadError(f"JSON numbers must be finite; got {constant}", 400)
 
+    def bounded(text):
+        if len(text.lstrip("-")) > bounds.MAX_INTEGER_DIGITS:
+            raise PayloadError(f"JSON integers may have at most {bounds.MAX_INTEGER_DIGITS} digits; got one of {len(text)}", 400)
+        return int(text)
+
     if not body.strip():
         raise PayloadError("expected a JSON body; got an empty one", 400)
     try:
-        return json.loads(body, parse_constant=refuse)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return json.loads(body, parse_constant=refuse, parse_int=bounded)
+    except RecursionError:
+        raise PayloadError("the body is not valid JSON: nested too deeply", 400) from None
+    except (UnicodeDecodeError, ValueError) as error:  # json.JSONDecodeError is a ValueError
+        if isinstance(error, PayloadError):
+            raise
         raise PayloadError(f"the body is not valid JSON: {error}", 400) from None
+
+
+def integer_text(text: str | None) -> int | None:
+    """The integer that ``text`` (from a path, a query or a header) writes in ASCII digits with at
+    most ``nnet.limits.MAX_INTEGER_DIGITS`` of them, or None. (Python's ``int`` would also take '٣',
+    ' 7 ', '1_000' and 4,000 digits.)"""
+    if text is None or not _INTEGER.fullmatch(text):
+        return None
+    return int(text)
 
 
 def _object(data, what: str) -> dict:
@@ -83,7 +108,7 @@ def _kind(value) -> str:
 def _integer(data: dict, key: str, low: int, high: int, default=None) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise PayloadError(f'"{key}" must be an integer in {low}..{high}; got {json.dumps(value)}')
+        raise PayloadError(f'"{key}" must be an integer in {low}..{high}; got {_shown(value)}')
     if not low <= value <= high:
         raise PayloadError(f'"{key}" must be an integer in {low}..{high}; got {value}')
     return value
@@ -91,9 +116,15 @@ def _integer(data: dict, key: str, low: int, high: int, default=None) -> int:
 
 def _choice(data: dict, key: str, choices, default) -> str:
     value = data.get(key, default)
-    if value not in choices:
-        raise PayloadError(f'"{key}" must be one of {", ".join(choices)}; got {json.dumps(value)}')
+    if not isinstance(value, str) or value not in choices:
+        raise PayloadError(f'"{key}" must be one of {", ".join(choices)}; got {_shown(value)}')
     return value
+
+
+def _shown(value, limit: int = 60) -> str:
+    """A client's value as JSON, cut to ``limit`` characters, for a message."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]}"
 
 
 def _base64(text, key: str) -> bytes:
@@ -121,7 +152,7 @@ def drawing(data, n_inputs: int) -> np.ndarray:
     if len(forms) != 1:
         raise PayloadError(
             'expected one of "pixels" (with "width" and "height"), "image" (a data URL) or "input" '
-            f"({n_inputs} numbers in 0..1); got keys {sorted(data)}"
+            f"({n_inputs} numbers in 0..1); got keys {_shown(sorted(data))}"
         )
     if forms[0] == "input":
         return _ready_input(data["input"], n_inputs)
@@ -183,10 +214,13 @@ def _encoded_image(text) -> bytes:
     from PIL import Image
 
     try:  # read only the header: the size, before any decoding
-        with Image.open(io.BytesIO(blob)) as opened:
+        with Image.open(io.BytesIO(blob), formats=IMAGE_FORMATS) as opened:
             width, height = opened.size
     except Exception as error:  # noqa: BLE001 - Pillow raises many kinds for a bad file
-        raise PayloadError(f'"image" is not an image Pillow can read ({type(error).__name__}: {error})') from None
+        raise PayloadError(
+            f'"image" is not an image in one of the formats the lab reads ({", ".join(IMAGE_FORMATS)}): '
+            f"{pillow_reason(error)}"
+        ) from None
     if width > MAX_SIDE or height > MAX_SIDE:
         raise PayloadError(f'"image" must be at most {MAX_SIDE}x{MAX_SIDE} pixels; got {width}x{height}')
     return blob
@@ -195,12 +229,15 @@ def _encoded_image(text) -> bytes:
 # -- training settings -----------------------------------------------------------------------
 
 
-def train_settings(data, defaults: dict, n_train: int) -> dict:
+def train_settings(data, defaults: dict, n_train: int, *, n_inputs: int = IMAGE_SIDE * IMAGE_SIDE,
+                   n_outputs: int = 10) -> dict:
     """The settings of a ``POST /api/train`` body, each missing one taken from ``defaults``.
 
     Keys, named as ``nnet train``'s options: ``hidden`` (list of sizes), ``activation``,
     ``optimizer``, ``learning_rate``, ``epochs``, ``batch_size``, ``lr_schedule``, ``seed``; and
-    ``train_size`` (how many training images, from the first).
+    ``train_size`` (how many training images, from the first). Each has its range (:func:`limits`),
+    and together they may ask for at most ``nnet.limits.MAX_TRAINING_WORK`` multiply-adds
+    (:func:`nnet.limits.training_work`, for a network of ``n_inputs`` and ``n_outputs``).
     """
     from nnet import optimizers, schedules
 
@@ -208,7 +245,7 @@ def train_settings(data, defaults: dict, n_train: int) -> dict:
     known = set(defaults)
     unknown = sorted(set(data) - known)
     if unknown:
-        raise PayloadError(f"unknown training settings {unknown}; the settings are {sorted(known)}")
+        raise PayloadError(f"unknown training settings {_shown(unknown)}; the settings are {sorted(known)}")
     hidden = data.get("hidden", defaults["hidden"])
     if (
         not isinstance(hidden, list)
@@ -217,7 +254,7 @@ def train_settings(data, defaults: dict, n_train: int) -> dict:
     ):
         raise PayloadError(
             f'"hidden" must be a list of 0 to {MAX_HIDDEN_LAYERS} layer sizes, each 1..{MAX_HIDDEN_SIZE}, '
-            f"such as [128] or [256, 64]; got {json.dumps(hidden)}"
+            f"such as [128] or [256, 64]; got {_shown(hidden)}"
         )
     learning_rate = data.get("learning_rate", defaults["learning_rate"])
     if (
@@ -226,12 +263,12 @@ def train_settings(data, defaults: dict, n_train: int) -> dict:
         or not (0 < learning_rate <= MAX_LEARNING_RATE and math.isfinite(learning_rate))
     ):
         raise PayloadError(
-            f'"learning_rate" must be a number in (0, {MAX_LEARNING_RATE:g}]; got {json.dumps(learning_rate)}'
+            f'"learning_rate" must be a number in (0, {MAX_LEARNING_RATE:g}]; got {_shown(learning_rate)}'
         )
     seed = data.get("seed", defaults["seed"])
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
-        raise PayloadError(f'"seed" must be null or an integer in 0..{2**32 - 1}; got {json.dumps(seed)}')
-    return {
+        raise PayloadError(f'"seed" must be null or an integer in 0..{2**32 - 1}; got {_shown(seed)}')
+    settings = {
         "hidden": list(hidden),
         "activation": _choice(data, "activation", TRAINABLE_ACTIVATIONS, defaults["activation"]),
         "optimizer": _choice(data, "optimizer", tuple(optimizers.OPTIMIZERS), defaults["optimizer"]),
@@ -242,10 +279,21 @@ def train_settings(data, defaults: dict, n_train: int) -> dict:
         "train_size": _integer(data, "train_size", 1, n_train, min(defaults["train_size"] or n_train, n_train)),
         "seed": seed,
     }
+    sizes = [n_inputs, *settings["hidden"], n_outputs]
+    work = bounds.training_work(sizes, settings["train_size"], settings["epochs"], settings["batch_size"])
+    if work > bounds.MAX_TRAINING_WORK:
+        raise PayloadError(
+            f"this run is too much work for the lab: {settings['epochs']} epochs of {settings['train_size']:,} images "
+            f"in batches of {settings['batch_size']} through a {'-'.join(map(str, sizes))} network is {work:.2g} "
+            f"multiply-adds; one run may do at most {bounds.MAX_TRAINING_WORK:.2g} (a few minutes): fewer epochs or "
+            f"images, smaller layers or larger batches (or train it with `nnet train`)"
+        )
+    return settings
 
 
 def limits(n_train: int) -> dict:
-    """What ``train_settings`` accepts, for the page's form and the API listing."""
+    """What ``train_settings`` accepts, for the page's form and the API listing: ``work`` is the
+    most multiply-adds one run may do, in all (see :func:`nnet.limits.training_work`)."""
     from nnet import optimizers, schedules
 
     return {
@@ -258,6 +306,7 @@ def limits(n_train: int) -> dict:
         "epochs": [1, MAX_EPOCHS],
         "batch_size": [1, MAX_BATCH_SIZE],
         "train_size": [1, n_train],
+        "work": [0, bounds.MAX_TRAINING_WORK],
     }
 
 
@@ -269,10 +318,10 @@ def query_int(params, key: str, low: int, high: int, default=None) -> int | None
     text = params.get(key)
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise PayloadError(f"query parameter {key!r} must be an integer in {low}..{high}; got {text!r}") from None
+    value = integer_text(text)
+    if value is None:
+        shown = text if len(text) <= 40 else f"{text[:35]}..."
+        raise PayloadError(f"query parameter {key!r} must be an integer in {low}..{high}; got {shown!r}")
     if not low <= value <= high:
         raise PayloadError(f"query parameter {key!r} must be an integer in {low}..{high}; got {value}")
     return value

@@ -567,6 +567,9 @@ async function loadTraining() {
   $("f-epochs").value = d.epochs; $("f-epochs").max = limits.epochs[1];
   $("f-batch-size").value = d.batch_size; $("f-batch-size").max = limits.batch_size[1];
   $("f-train-size").value = d.train_size; $("f-train-size").max = limits.train_size[1];
+  $("f-work").textContent = `One run may do at most ${limits.work[1].toExponential(0).replace("e+", "×10^")} ` +
+    "multiply-adds (epochs × images × the network's size; small batches cost more): a few minutes. " +
+    "For longer runs, use nnet train.";
   showSave(status.save);
   if (status.run) {
     watch(status.run.run, status.running);
