@@ -53,6 +53,7 @@ def __getattr__(name):
     # Submodules with optional dependencies or data load on first use: nnet.datasets, ...
     import importlib
 
-    if name in {"datasets", "images", "plots", "metrics", "data", "speed", "runs", "checkpoints"}:
+    if name in {"datasets", "images", "plots", "metrics", "data", "speed", "runs", "checkpoints", "callbacks",
+                "tables", "preprocessing", "sklearn"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nnet' has no attribute {name!r}")

@@ -79,6 +79,10 @@ class Callback:
 
     def on_train_begin(self, state: TrainingState) -> None: ...
     def on_epoch_begin(self, state: TrainingState) -> None: ...
+    def on_gradients(self, state: TrainingState) -> None:
+        """After backpropagation, before the optimizer's step: ``state.network.gradients`` (the
+        flat array of ∂C/∂w) may be changed in place (clipping, an L1 penalty ...)."""
+
     def on_batch_end(self, state: TrainingState) -> None: ...
     def on_epoch_end(self, state: TrainingState) -> None: ...
     def on_train_end(self, state: TrainingState) -> None: ...
@@ -206,6 +210,8 @@ class Trainer:
                     if not math.isfinite(cost):
                         self._restore(last_good, last_good_state)
                         raise _divergence(self, epoch, batch, batches, cost)
+                    for callback in self.callbacks:
+                        callback.on_gradients(state)
                     self.optimizer.step(split)
                     batch_correct = examples.count_correct(step.activations[-1], step.labels)
                     cost_sum += cost * len(rows)
