@@ -119,3 +119,9 @@ def test_split_target_drops_rows_without_a_target(tmp_path):
     assert (dropped, classes, len(features)) == (1, ["a", "b"], 2)
     np.testing.assert_array_equal(features.column("x").values, [1, 3])
     np.testing.assert_array_equal(features.lines, [2, 4])
+
+
+def test_a_text_column_with_too_many_values_is_refused_by_name():
+    ids = np.array([[f"id{i}"] for i in range(1200)], dtype=object)
+    with pytest.raises(DataFormatError, match=r"column 'user' is text with 1,200 different values in 1,200 rows, too many"):
+        Preprocessing.learn(tables.as_table(ids, names=["user"]))

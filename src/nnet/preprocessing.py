@@ -31,6 +31,9 @@ from .tables import Column, Table
 
 #: The version of the description's layout, kept in it.
 VERSION = 1
+#: A text column with more categories than this is refused (an id, a free-text field): one-hot
+#: encoding would give the network one input per row.
+MAX_CATEGORIES = 1000
 
 
 class Preprocessing:
@@ -61,6 +64,12 @@ class Preprocessing:
         if len(table) == 0:
             raise ValueError("no rows to learn the preprocessing from")
         columns = [_learn_column(column) for column in table.columns]
+        for column in columns:
+            if column["kind"] == "text" and len(column["categories"]) > MAX_CATEGORIES:
+                raise DataFormatError(
+                    f"{table.source}: column {column['name']!r} is text with {len(column['categories']):,} different values "
+                    f"in {len(table):,} rows, too many to encode as categories (at most {MAX_CATEGORIES:,}); "
+                    f"leave it out (an id or free text?), or make it numbers")
         target = None
         if targets is not None:
             values = np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
