@@ -182,3 +182,13 @@ def test_stratified_split_rounds_to_the_count_asked():
 def test_plain_split_is_shuffled():
     kept, held = data.shuffled_split(1000, 100, np.random.default_rng(0))
     assert len(held) == 100 and held.min() < 500 < held.max()
+
+
+def test_a_trained_regression_network_saves_its_history(tmp_path):
+    x, y = regression_data(n=64)
+    net = Network([3, 4, 1], activation="tanh", output="identity", seed=0)
+    history = net.fit(x, y, epochs=2, validation_split=16, seed=0)
+    loaded = nnet.load(nnet.save(net, tmp_path / "r.safetensors", metadata={"history": history.to_dict()}))
+    records = loaded.metadata["history"]["epochs"]
+    assert [r["train_accuracy"] for r in records] == [None, None]
+    assert all(r["validation_cost"] > 0 for r in records)
