@@ -152,3 +152,16 @@ def test_bad_parameters_get_one_line(iris, settings, message):
     X, y = iris
     with pytest.raises(ValueError, match=message):
         NNetClassifier(**{**FAST, **settings}).fit(X, y)
+
+
+def test_regressor_keeps_the_names_of_dataframe_targets(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    X = pandas.DataFrame({"a": rng.normal(size=100), "b": rng.normal(size=100)})
+    Y = pandas.DataFrame({"price": X["a"] * 2, "rent": X["b"] - 1})
+    model = NNetRegressor(**FAST).fit(X, Y)
+    assert model.network_.metadata["targets"] == ["price", "rent"]
+    assert NNetRegressor(**FAST).fit(X, Y["rent"]).network_.metadata["targets"] == ["rent"]
+    assert NNetRegressor(**FAST).fit(X.to_numpy(), Y["rent"].to_numpy()).network_.metadata["targets"] == ["y0"]
+    loaded = nnet.load(nnet.save(model.network_, tmp_path / "m.safetensors"))
+    assert loaded.task == "regression" and loaded.metadata["targets"] == ["price", "rent"]

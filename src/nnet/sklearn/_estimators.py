@@ -230,6 +230,9 @@ class NNetRegressor(RegressorMixin, NNetEstimator):
         return self.preprocessing_.values(outputs)
 
     def _targets(self, y, n: int, fresh: bool, classes):
+        names = getattr(y, "columns", None)
+        names = [getattr(y, "name", None)] if names is None else list(names)
+        self._names_of_targets = [str(name) for name in names] if None not in names else None
         y = check_array(y, ensure_2d=False, dtype="numeric", ensure_all_finite=True, input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -246,7 +249,8 @@ class NNetRegressor(RegressorMixin, NNetEstimator):
         return REGRESSION_LOSSES[self.loss]
 
     def _target_names(self):
-        return None
+        """A Series' name, a DataFrame's column names, or None (y0, y1, ...)."""
+        return self._names_of_targets
 
     def _validation_score(self, x, targets) -> float:
         from ..metrics import r2
