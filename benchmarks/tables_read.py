@@ -10,7 +10,9 @@ columns say how each grows from the smallest file: linear growth keeps "per row"
     python benchmarks/tables_read.py                       # 125k .. 1M rows, 50 columns
     python benchmarks/tables_read.py --rows 20000 40000 --json results/tables_read.json
 
-Writes the generated files to a temporary folder (about 0.4 GB for 1M rows), removed after.
+Writes the generated files to a temporary folder (about 0.4 GB for 1M rows), removed after;
+``--folder DIR`` keeps them there and reuses them (``--generate-only`` makes them and stops, so
+that the timed run that follows does not generate).
 """
 
 from __future__ import annotations
@@ -95,18 +97,26 @@ def main(argv=None) -> int:
     parser.add_argument("--columns", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--folder", type=Path, help="keep the generated tables here, and reuse them")
+    parser.add_argument("--generate-only", action="store_true")
     args = parser.parse_args(argv)
     results = []
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = args.folder or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
         for rows in args.rows:
-            path = Path(folder) / f"table-{rows}.csv"
-            generate(path, rows, args.columns)
+            path = folder / f"table-{rows}x{args.columns}.csv"
+            if not path.exists():
+                generate(path, rows, args.columns)
+        if args.generate_only:
+            return 0
+        for rows in args.rows:
+            path = folder / f"table-{rows}x{args.columns}.csv"
             entry = {"rows": rows, "columns": args.columns, "file_bytes": path.stat().st_size}
             for library in READERS:
                 entry[library] = measure(library, path, args.repeats)
                 assert entry[library]["rows"] == rows, (library, entry[library])
             results.append(entry)
-            path.unlink()
     first = results[0]
     print(f"{'rows':>9} {'MB':>6} | {'nnet s':>7} {'pandas s':>8} | {'nnet MB':>7} {'pandas MB':>9} | "
           f"{'nnet s/row':>10} {'pandas s/row':>12} {'nnet B/row':>10} {'pandas B/row':>12}")

@@ -84,7 +84,7 @@ class NNetEstimator(BaseEstimator):
                                 dropout=self.dropout, seed=int(self._seeds[0]), dtype=self.dtype,
                                 task=self._task)
         self.network_.metadata = self._metadata()
-        self._trainer = Trainer(self.network_, self._optimizer(), epochs=1, batch_size=1,
+        self._trainer = Trainer(self.network_, self._optimizer(len(table)), epochs=1, batch_size=1,
                                 lr_schedule="constant" if self.learning_rate == "adaptive" else self.learning_rate,
                                 seed=int(self._seeds[1]), shuffle=self.shuffle)
         self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
@@ -129,11 +129,11 @@ class NNetEstimator(BaseEstimator):
         except TypeError:
             raise ValueError(f"hidden_layer_sizes must be a tuple of layer sizes such as (100,); got {sizes!r}") from None
 
-    def _optimizer(self) -> optimizers.Optimizer:
+    def _optimizer(self, n_samples: int) -> optimizers.Optimizer:
         """scikit-learn's solver settings as an nnet optimizer. ``alpha`` is scikit-learn's L2
         strength: its penalty ½ alpha ‖W‖² is divided by the batch's rows, so nnet's weight decay
         (added to the gradient of the batch mean) is alpha / batch_size."""
-        batch = AUTO_BATCH if self.batch_size == "auto" else self.batch_size
+        batch = min(AUTO_BATCH if self.batch_size == "auto" else self.batch_size, n_samples)
         decay = self.alpha / batch
         if self.solver == "sgd":
             name = "sgd" if self.momentum == 0 else ("nesterov" if self.nesterovs_momentum else "momentum")
