@@ -200,7 +200,7 @@ def test_float32_stays_float32(cost, output):
 
 
 def test_table_and_get():
-    assert sorted(COSTS) == ["cross_entropy", "quadratic"]
+    assert sorted(COSTS) == ["cross_entropy", "huber", "mae", "quadratic"]
     for name, cost in COSTS.items():
         assert cost.name == name
         assert losses.get(name) is cost
@@ -209,5 +209,5 @@ def test_table_and_get():
 
 @pytest.mark.parametrize("bad", ["mse", "crossentropy", None, 0])
 def test_get_unknown_lists_choices(bad):
-    with pytest.raises(ValueError, match=re.escape(f"unknown cost {bad!r}; choose one of: quadratic, cross_entropy")):
+    with pytest.raises(ValueError, match=re.escape(f"unknown cost {bad!r}; choose one of: quadratic, cross_entropy, mae, huber")):
         losses.get(bad)

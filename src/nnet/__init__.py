@@ -53,6 +53,9 @@ def __getattr__(name):
     # Submodules with optional dependencies or data load on first use: nnet.datasets, ...
     import importlib
 
-    if name in {"datasets", "images", "plots", "metrics", "data", "speed", "runs", "checkpoints"}:
+    if name in {"datasets", "images", "plots", "metrics", "data", "speed", "runs", "checkpoints", "callbacks",
+                "tables", "preprocessing", "sklearn"}:
         return importlib.import_module(f".{name}", __name__)
+    if name == "export_onnx":
+        return importlib.import_module(".onnx_export", __name__).export_onnx
     raise AttributeError(f"module 'nnet' has no attribute {name!r}")

@@ -9,10 +9,20 @@ Everything that reaches a network goes through here, whichever door it came by (
     y : int labels (n,) in 0 .. k-1, one-hot encoded here; or targets (n, k): one-hot rows, or for
         cross-entropy probabilities (rows summing to 1 after a softmax output).
 
-and what comes out is read here too: the answer is the brightest output neuron. A network with a
-single output neuron (a sigmoid saying yes or no) is the one special case, and this module owns
-it: two answers, 0 and 1; the answer is 1 where the neuron's activation exceeds 0.5; its targets
-are the labels themselves.
+and what comes out is read here too, by the network's task:
+
+- ``"classification"``: the answer is the brightest output neuron. A network with a single
+  output neuron (a sigmoid saying yes or no) is the one special case, and this module owns it:
+  two answers, 0 and 1; the answer is 1 where the neuron's activation exceeds 0.5; its targets
+  are the labels themselves.
+- ``"regression"``: the outputs are the answer, values, one per output neuron; y is numbers
+  (n,) or (n, k), and nothing is thresholded or counted as right or wrong.
+
+The task cannot be told from the cost (the lessons' classifier uses the quadratic cost, as
+regression does), so a network says it (:func:`task_for`), and a model file keeps it.
+
+Rows may weigh differently (scikit-learn's ``sample_weight``): ``weights`` (n,), finite, >= 0,
+not all 0, travel with a training set into each minibatch, and the cost takes the weighted mean.
 
 :class:`Examples` holds a training set checked once, and gathers its minibatches into
 preallocated arrays (the training loop's workspace); :func:`split_validation` is the one rule
@@ -27,6 +37,20 @@ import numpy as np
 
 #: uint8 pixels are multiplied by this: 0 .. 255 becomes 0 .. 1.
 PIXEL_SCALE = 1.0 / 255.0
+
+#: What a network's outputs mean: classes (the brightest neuron) or values.
+TASKS = ("classification", "regression")
+
+
+def task_for(task: str | None, output: str) -> str:
+    """The task of a network whose output activation is ``output``: ``task`` itself if given
+    (one of TASKS), else ``"regression"`` for an identity output (values of any size) and
+    ``"classification"`` for any other."""
+    if task is None:
+        return "regression" if output == "identity" else "classification"
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)} (or None: from the output activation); got {task!r}")
+    return task
 
 
 # -- x: the inputs -----------------------------------------------------------------------------
@@ -94,12 +118,15 @@ def target_rule(cost: str, output: str) -> str | None:
     return "rows" if output == "softmax" else "values"
 
 
-def as_targets(y, n: int, n_outputs: int, dtype: np.dtype, rule: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def as_targets(y, n: int, n_outputs: int, dtype: np.dtype, rule: str | None = None,
+               task: str = "classification") -> tuple[np.ndarray, np.ndarray | None]:
     """``(targets, labels)`` for y: targets (n, n_outputs) in ``dtype`` (one-hot rows for int
-    labels), labels int64 (n,), the answer each sample should give. ``rule`` is
-    :func:`target_rule`'s."""
+    labels), labels int64 (n,), the answer each sample should give (None for regression).
+    ``rule`` is :func:`target_rule`'s."""
     y = np.asarray(y)
     k = n_outputs
+    if task == "regression":
+        return _values(y, n, k, dtype, rule), None
     if y.ndim == 1 and y.dtype.kind in "iub":
         if len(y) != n:
             raise ValueError(f"y has {len(y)} labels but x has {n} samples")
@@ -133,6 +160,46 @@ def as_targets(y, n: int, n_outputs: int, dtype: np.dtype, rule: str | None = No
     return targets, answers(targets)
 
 
+def _values(y: np.ndarray, n: int, k: int, dtype: np.dtype, rule: str | None) -> np.ndarray:
+    """A regression network's targets: numbers (n,) for one output, or (n, k)."""
+    if y.dtype.kind not in "fiub":
+        raise ValueError(f"a regression network's y must hold numbers; got dtype {y.dtype}")
+    if y.ndim == 1 and k == 1:
+        y = y.reshape(-1, 1)
+    if y.ndim != 2 or y.shape[1] != k:
+        wanted = f"({n},) or ({n}, 1)" if k == 1 else f"({n}, {k})"
+        raise ValueError(f"y must be target values of shape {wanted} for a network with {k} output{'s' if k > 1 else ''}; "
+                         f"got shape {y.shape}")
+    if len(y) != n:
+        raise ValueError(f"y has {len(y)} rows but x has {n} samples")
+    targets = np.ascontiguousarray(y, dtype=dtype)
+    if not np.isfinite(targets).all():
+        row = np.argwhere(~np.isfinite(targets))[0][0]
+        raise ValueError(f"y must be finite; found {targets[row].tolist()} at row {row}")
+    if rule:
+        _check_probabilities(targets, rows=rule == "rows")
+    return targets
+
+
+def as_weights(sample_weight, n: int, dtype: np.dtype) -> np.ndarray | None:
+    """Row weights (n,) in ``dtype``, or None for none given. Raises ValueError unless they
+    are n finite numbers >= 0, not all 0."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight)
+    if weights.ndim == 0 and weights.dtype.kind in "fiu":
+        weights = np.full(n, weights)
+    if weights.shape != (n,) or weights.dtype.kind not in "fiub":
+        raise ValueError(f"sample_weight must be {n} numbers, one per row; got {weights.dtype} of shape {weights.shape}")
+    weights = np.ascontiguousarray(weights, dtype=dtype)
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if bad.size:
+        raise ValueError(f"sample_weight must be finite and >= 0; got {weights[bad[0]]} at row {bad[0]}")
+    if not weights.any():
+        raise ValueError("sample_weight is 0 for every row: nothing to learn from")
+    return weights
+
+
 def _check_probabilities(targets: np.ndarray, rows: bool) -> None:
     outside = np.flatnonzero(((targets < 0) | (targets > 1)).any(axis=1))
     if outside.size:
@@ -159,8 +226,9 @@ def n_answers(n_outputs: int) -> int:
 
 
 def answers(output: np.ndarray) -> np.ndarray:
-    """The answer in each row of an output layer's activations (n, k), int64 (n,): the index of
-    the brightest neuron, or, for a single output neuron, 1 where it exceeds 0.5, else 0."""
+    """The answer in each row of a classifier's output activations (n, k), int64 (n,): the
+    index of the brightest neuron, or, for a single output neuron, 1 where it exceeds 0.5,
+    else 0."""
     if output.shape[1] == 1:
         return (output[:, 0] > 0.5).astype(np.int64)
     return output.argmax(axis=1)
@@ -174,6 +242,14 @@ def answer_scores(output: np.ndarray) -> np.ndarray:
     return output
 
 
+def predictions(output: np.ndarray, task: str) -> np.ndarray:
+    """What ``predict`` returns for output activations (n, k): the answers (int64 (n,)) of a
+    classifier; a regression network's values, (n,) for one output, else (n, k)."""
+    if task == "regression":
+        return output[:, 0].copy() if output.shape[1] == 1 else output
+    return answers(output)
+
+
 def count_correct(output: np.ndarray, labels: np.ndarray) -> int:
     """How many rows of ``output`` (n, k) answer their label (n,)."""
     return int(np.count_nonzero(answers(output) == labels))
@@ -183,14 +259,19 @@ def count_correct(output: np.ndarray, labels: np.ndarray) -> int:
 
 
 class Examples:
-    """A training set checked once: x (uint8 pixels or floats), one-hot targets and labels.
+    """A training set checked once: x (uint8 pixels or floats), targets (one-hot rows for
+    labels), labels (None for regression) and row weights (None: every row counts once).
 
-    ``gather(rows, x_out, targets_out, labels_out)`` copies the given rows of each into the
-    given arrays (a minibatch in the training workspace), scaling pixels on the way.
+    ``gather(rows, x_out, targets_out, labels_out, weights_out)`` copies the given rows of each
+    into the given arrays (a minibatch in the training workspace), scaling pixels on the way.
+    ``count_correct(output, labels)`` counts a minibatch's right answers (0 for regression, where
+    ``classifies`` is False and there is no accuracy).
     """
 
-    def __init__(self, x: np.ndarray, targets: np.ndarray, labels: np.ndarray, dtype: np.dtype):
-        self.x, self.targets, self.labels = x, targets, labels
+    def __init__(self, x: np.ndarray, targets: np.ndarray, labels: np.ndarray | None, dtype: np.dtype,
+                 weights: np.ndarray | None = None):
+        self.x, self.targets, self.labels, self.weights = x, targets, labels, weights
+        self.classifies = labels is not None
         self.pixels = x.dtype == np.uint8
         self.scale = dtype.type(PIXEL_SCALE)
         self._raw = None
@@ -198,7 +279,11 @@ class Examples:
     def __len__(self) -> int:
         return len(self.x)
 
-    def gather(self, rows: np.ndarray, x_out: np.ndarray, targets_out: np.ndarray, labels_out: np.ndarray) -> None:
+    def count_correct(self, output: np.ndarray, labels: np.ndarray) -> int:
+        return count_correct(output, labels) if self.classifies else 0
+
+    def gather(self, rows: np.ndarray, x_out: np.ndarray, targets_out: np.ndarray, labels_out: np.ndarray,
+               weights_out: np.ndarray | None = None) -> None:
         n = len(rows)
         # ndarray.take straight into the buffers ("clip": the rows are valid, and it spares
         # NumPy a bounds-checked copy)
@@ -210,7 +295,10 @@ class Examples:
         else:
             self.x.take(rows, axis=0, out=x_out, mode="clip")
         self.targets.take(rows, axis=0, out=targets_out, mode="clip")
-        self.labels.take(rows, out=labels_out, mode="clip")
+        if self.labels is not None:
+            self.labels.take(rows, out=labels_out, mode="clip")
+        if self.weights is not None:
+            self.weights.take(rows, out=weights_out, mode="clip")
 
 
 def split_validation(x, y, validation: int | float, *, name: str = "validation_split") -> tuple[tuple, tuple]:
@@ -249,3 +337,29 @@ def validation_count(validation, n: int | None, name: str = "validation_split") 
     if not 1 <= count <= n - 1:
         raise ValueError(f"{rule}; got {fraction}, which leaves {count} of {n} for validation")
     return count
+
+
+def shuffled_split(n: int, validation: int | float, rng: np.random.Generator, labels: np.ndarray | None = None,
+                   *, name: str = "validation_split") -> tuple[np.ndarray, np.ndarray]:
+    """Hold out rows at random: ``(kept, held_out)``, two sorted int64 arrays of row indices.
+
+    ``validation`` counts the held-out rows as for :func:`validation_count`. Given ``labels``
+    (n,), the split is stratified: each class is held out in its share of the rows (rounded so
+    the counts add up), so a class-sorted file still validates on every class.
+    """
+    count = validation_count(validation, n, name)
+    if labels is None:
+        held = rng.permutation(n)[:count]
+    else:
+        classes, inverse = np.unique(np.asarray(labels), return_inverse=True)
+        sizes = np.bincount(inverse, minlength=len(classes))
+        exact = sizes * (count / n)
+        shares = np.floor(exact).astype(np.int64)
+        remainder = exact - shares
+        # the rows still to place go to the classes with the largest remainders (ties at random)
+        order = np.lexsort((rng.random(len(classes)), -remainder))
+        shares[order[: count - int(shares.sum())]] += 1
+        held = np.concatenate([rng.permutation(np.flatnonzero(inverse == c))[: shares[c]] for c in range(len(classes))])
+    mask = np.zeros(n, bool)
+    mask[held] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)

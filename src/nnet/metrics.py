@@ -1,6 +1,15 @@
-"""How good are the answers: accuracy, the confusion matrix, per-class precision, recall and F1.
+"""How good are the answers.
 
-All functions take int labels: ``y_true`` and ``y_pred`` of shape (n,), values in 0..k-1.
+Classification, from int labels ``y_true`` and ``y_pred`` of shape (n,), values in 0..k-1:
+accuracy, balanced accuracy, the confusion matrix, per-class precision, recall and F1 and their
+macro averages over the classes present. From probabilities ``proba`` (n, k) (or (n,) for the
+positive class of two): ROC AUC (binary, and one-vs-rest for several classes) and log-loss.
+
+Regression, from values ``y_true`` and ``y_pred`` of shape (n,) or (n, k): R², the mean
+absolute error and the root mean squared error (averaged over the k outputs).
+
+Where a function takes ``sample_weight`` (n,), each row counts that much instead of once. Each
+is checked against scikit-learn's function of the same name in the tests.
 """
 
 from __future__ import annotations
@@ -10,10 +19,24 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def accuracy(y_true, y_pred) -> float:
+def accuracy(y_true, y_pred, sample_weight=None) -> float:
     """The fraction of samples whose predicted label is the true one."""
     y_true, y_pred = _check_pair(y_true, y_pred)
-    return float(np.count_nonzero(y_true == y_pred)) / len(y_true)
+    weights = _weights(sample_weight, len(y_true))
+    if weights is None:
+        return float(np.count_nonzero(y_true == y_pred)) / len(y_true)
+    return float(weights[y_true == y_pred].sum() / weights.sum())
+
+
+def balanced_accuracy(y_true, y_pred) -> float:
+    """The mean over the classes present in ``y_true`` of the fraction of each answered right
+    (the macro-averaged recall): 0.5 for a classifier that always says the majority class of
+    two, however rare the other."""
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    counts = confusion_matrix(y_true, y_pred)
+    actual = counts.sum(axis=1)
+    present = actual > 0
+    return float(np.mean(np.diag(counts)[present] / actual[present]))
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
@@ -41,13 +64,20 @@ class ClassReport:
     recall: np.ndarray
     f1: np.ndarray
     support: np.ndarray
+    predicted: np.ndarray | None = None
 
     def macro(self) -> dict:
-        """Unweighted means over the classes."""
+        """Unweighted means over the classes present: those with a true sample or a predicted
+        one (scikit-learn's rule). A class absent from both says nothing about the classifier."""
+        present = self.support > 0
+        if self.predicted is not None:
+            present |= self.predicted > 0
+        if not present.any():
+            present[:] = True
         return {
-            "precision": float(self.precision.mean()),
-            "recall": float(self.recall.mean()),
-            "f1": float(self.f1.mean()),
+            "precision": float(self.precision[present].mean()),
+            "recall": float(self.recall[present].mean()),
+            "f1": float(self.f1[present].mean()),
         }
 
 
@@ -61,7 +91,132 @@ def class_report(y_true, y_pred, n_classes: int | None = None) -> ClassReport:
     recall = np.divide(true_positive, actual, out=np.zeros_like(true_positive), where=actual > 0)
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(both), where=both > 0)
-    return ClassReport(precision, recall, f1, actual.astype(np.int64))
+    return ClassReport(precision, recall, f1, actual.astype(np.int64), predicted.astype(np.int64))
+
+
+# -- from probabilities ------------------------------------------------------------------------
+
+
+def roc_auc(y_true, proba) -> float:
+    """The area under the ROC curve: the chance that a random positive sample scores above a
+    random negative one (ties count half).
+
+    Two classes: ``proba`` (n,) or (n, 1) scores the positive class 1, or (n, 2) its second
+    column does. More classes: ``proba`` (n, k), one column per class, and the result is the
+    one-vs-rest AUC of each class averaged over the classes present in ``y_true``.
+    """
+    y_true = _labels(y_true, "y_true")
+    proba = _proba(proba, len(y_true))
+    if proba.shape[1] <= 2:
+        return _binary_auc(y_true == 1, proba[:, -1])
+    if y_true.max() >= proba.shape[1]:
+        raise ValueError(f"y_true has label {y_true.max()} but proba has {proba.shape[1]} columns")
+    present = [label for label in np.unique(y_true) if 0 < np.count_nonzero(y_true == label) < len(y_true)]
+    if not present:
+        raise ValueError("ROC AUC needs samples of at least two classes in y_true")
+    return float(np.mean([_binary_auc(y_true == label, proba[:, label]) for label in present]))
+
+
+def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Mann-Whitney: (the sum of the positives' ranks - n₊(n₊+1)/2) / (n₊ n₋), tied scores
+    sharing their mean rank."""
+    n_positive = int(np.count_nonzero(positive))
+    n_negative = len(positive) - n_positive
+    if n_positive == 0 or n_negative == 0:
+        raise ValueError("ROC AUC needs both positive and negative samples in y_true")
+    order = np.argsort(score, kind="stable")
+    ordered = score[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each run of ties starts
+    ends = np.r_[starts[1:], len(ordered)]
+    mean_rank = (starts + ends + 1) / 2.0  # ranks from 1: the mean of start+1 .. end
+    ranks = np.empty(len(score))
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return float((ranks[positive].sum() - n_positive * (n_positive + 1) / 2.0) / (n_positive * n_negative))
+
+
+def log_loss(y_true, proba, sample_weight=None) -> float:
+    """The mean of -ln(the probability given to the true class), probabilities clipped to
+    [ε, 1 - ε] (ε the float64 machine epsilon) so a confident mistake costs much, not infinity.
+    ``proba`` as for :func:`roc_auc`; rows of several columns are renormalised to sum to 1."""
+    y_true = _labels(y_true, "y_true")
+    proba = _proba(proba, len(y_true))
+    if proba.shape[1] == 1:
+        proba = np.hstack([1.0 - proba, proba])
+    if y_true.max() >= proba.shape[1]:
+        raise ValueError(f"y_true has label {y_true.max()} but proba has {proba.shape[1]} columns")
+    epsilon = np.finfo(np.float64).eps
+    proba = np.clip(proba, epsilon, 1.0 - epsilon)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    losses = -np.log(proba[np.arange(len(y_true)), y_true])
+    return float(np.average(losses, weights=_weights(sample_weight, len(y_true))))
+
+
+# -- regression ------------------------------------------------------------------------------
+
+
+def r2(y_true, y_pred, sample_weight=None) -> float:
+    """The coefficient of determination R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)²: 1 is perfect, 0 is
+    as good as predicting the mean, below 0 worse. Averaged over the outputs; an output whose
+    targets are all equal scores 1 if predicted exactly, else 0 (scikit-learn's rule)."""
+    y_true, y_pred = _values(y_true, y_pred)
+    weights = _weights(sample_weight, len(y_true))
+    w = np.ones(len(y_true)) if weights is None else weights
+    mean = np.average(y_true, axis=0, weights=w)
+    residual = (w[:, None] * (y_true - y_pred) ** 2).sum(axis=0)
+    total = (w[:, None] * (y_true - mean) ** 2).sum(axis=0)
+    scores = np.where(residual == 0.0, 1.0, 0.0)
+    np.divide(residual, total, out=scores, where=total != 0.0)
+    scores = np.where(total != 0.0, 1.0 - scores, scores)
+    return float(scores.mean())
+
+
+def mean_absolute_error(y_true, y_pred, sample_weight=None) -> float:
+    """The mean of |y - ŷ|, averaged over the outputs."""
+    y_true, y_pred = _values(y_true, y_pred)
+    return float(np.average(np.abs(y_true - y_pred), axis=0, weights=_weights(sample_weight, len(y_true))).mean())
+
+
+def root_mean_squared_error(y_true, y_pred, sample_weight=None) -> float:
+    """√(mean of (y - ŷ)²), for each output, averaged over the outputs: in the targets' units."""
+    y_true, y_pred = _values(y_true, y_pred)
+    squares = np.average((y_true - y_pred) ** 2, axis=0, weights=_weights(sample_weight, len(y_true)))
+    return float(np.sqrt(squares).mean())
+
+
+def _labels(y, name: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) == 0 or y.dtype.kind not in "iub" or (len(y) and y.min() < 0):
+        raise ValueError(f"{name} must be a non-empty array of int labels >= 0 of shape (n,); got {y.dtype} {y.shape}")
+    return y.astype(np.int64)
+
+
+def _proba(proba, n: int) -> np.ndarray:
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim == 1:
+        proba = proba.reshape(-1, 1)
+    if proba.ndim != 2 or len(proba) != n or not np.isfinite(proba).all():
+        raise ValueError(f"proba must be finite probabilities of shape ({n},) or ({n}, k); got shape {proba.shape}")
+    return proba
+
+
+def _values(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    if y_true.ndim == 1:
+        y_true = y_true.reshape(-1, 1)
+    if y_pred.ndim == 1:
+        y_pred = y_pred.reshape(-1, 1)
+    if y_true.shape != y_pred.shape or y_true.ndim != 2 or len(y_true) == 0:
+        raise ValueError(f"y_true and y_pred must be values of the same shape (n,) or (n, k); got {y_true.shape} and {y_pred.shape}")
+    return y_true, y_pred
+
+
+def _weights(sample_weight, n: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n,) or not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f"sample_weight must be {n} finite weights >= 0, not all 0; got shape {weights.shape}")
+    return weights
 
 
 def _check_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:

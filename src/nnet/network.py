@@ -83,7 +83,7 @@ class Scores:
     """The cost and accuracy of a network on a dataset."""
 
     cost: float
-    accuracy: float
+    accuracy: float | None  # None for a regression network
 
 
 class Network:
@@ -100,8 +100,8 @@ class Network:
         ``leaky_relu``, ``identity`` (or ``softmax``), or an Activation such as ``LeakyReLU(0.2)``.
     output : str, optional
         σ of the output layer. Default: ``softmax`` with the cross-entropy cost, else ``sigmoid``.
-    cost : str
-        ``quadratic`` (the lessons') or ``cross_entropy``.
+    cost : str or Cost
+        ``quadratic`` (the lessons'), ``cross_entropy``, or for regression ``mae``, ``huber``.
     init : str
         ``normal``, ``lecun``, ``xavier``, ``he``, or ``auto`` (the default): ``normal`` for
         sigmoid layers as in the lessons, ``he`` for ReLU, ``xavier`` otherwise.
@@ -111,6 +111,12 @@ class Network:
         Seeds the initial weights; the same seed gives the same network.
     dtype : str or dtype
         ``float32`` (the default, fast) or ``float64`` (for gradient checks).
+    task : str, optional
+        ``classification`` or ``regression`` (``predict`` gives values); by default regression
+        for an ``identity`` output, else classification (:func:`nnet.data.task_for`).
+
+    The defaults are the lessons'. For a table of your own, ``nnet.sklearn``'s NNetClassifier
+    and NNetRegressor choose settings made for tables (ReLU, Adam, standardised inputs).
 
     Attributes
     ----------
@@ -133,14 +139,15 @@ class Network:
     """
 
     def __init__(self, layers, activation="sigmoid", output: str | None = None, cost: str = "quadratic",
-                 init: str = "auto", dropout: float = 0.0, seed: int | None = None, dtype="float32"):
+                 init: str = "auto", dropout: float = 0.0, seed: int | None = None, dtype="float32",
+                 task: str | None = None):
         cost = losses.get(cost)
         given = list(layers) if isinstance(layers, (list, tuple)) else layers
         if isinstance(given, list) and given and all(isinstance(layer, Layer) for layer in given):
             built = (activation, output, init, dropout, seed, dtype) != ("sigmoid", None, "auto", 0.0, None, "float32")
             if built:
                 raise ValueError("with layers given as Layer objects, set activation, init, dropout, seed and "
-                                 "dtype on the layers; Network takes only cost")
+                                 "dtype on the layers; Network takes only cost and task")
             self.init, self.seed = "custom", None
         else:
             if output is None:
@@ -148,9 +155,9 @@ class Network:
             given = dense_layers(checked_sizes(layers), activation, output, init, dropout, seed, dtype)
             self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
             self.seed = None if seed is None else int(seed)
-        self._set_layers(given, cost)
+        self._set_layers(given, cost, task)
 
-    def _set_layers(self, layers: list[Layer], cost: losses.Cost) -> None:
+    def _set_layers(self, layers: list[Layer], cost: losses.Cost, task: str | None = None) -> None:
         if getattr(layers[0], "input_shape", None) is None:
             raise ValueError(f"layer 0 ({type(layers[0]).__name__}) needs the shape of one input sample: give it "
                              f"input_shape, such as input_shape=(1, 28, 28)")
@@ -173,6 +180,7 @@ class Network:
         self.dtype = layers[0].dtype
         self.input_shape = layers[0].input_shape
         self.sizes = [layers[0].n_in] + [layer.n_out for layer in layers]
+        self.task = data.task_for(task, layers[-1].activation.name)
         self.metadata: dict = {}
         self._targets = data.target_rule(cost.name, layers[-1].activation.name)
         self._bind_parameters()
@@ -227,8 +235,10 @@ class Network:
             "input_shape": list(self.input_shape),
             "layers": [{"index": i, "name": layer_name(i, n), **layer.describe()} for i, layer in enumerate(self.layers)],
             "cost": self.cost.name,
+            "task": self.task,
             "dtype": self.dtype.name,
             "parameters": int(self.n_parameters),
+            **({"cost_settings": self.cost.settings()} if self.cost.settings() else {}),
         }
 
     def copy(self) -> Network:
@@ -240,7 +250,7 @@ class Network:
     def __repr__(self) -> str:
         hidden = ", ".join(dict.fromkeys(layer.activation.name for layer in self.layers[:-1])) or "none"
         return (f"Network(sizes={self.sizes}, activation={hidden!r}, output={self.layers[-1].activation.name!r}, "
-                f"cost={self.cost.name!r}, dtype={self.dtype.name})")
+                f"cost={self.cost.name!r}, task={self.task!r}, dtype={self.dtype.name})")
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, x, *, record: bool = False):
@@ -278,23 +288,28 @@ class Network:
         return Trace(activations=activations, zs=zs)
 
     def predict(self, x) -> np.ndarray:
-        """The answer for each sample, int64 (n,): the index of the brightest output neuron
-        (for a single output neuron: 1 where it exceeds 0.5, else 0; see :func:`nnet.data.answers`)."""
-        return data.answers(self.forward(x))
+        """The answer for each sample. A classifier's: int64 (n,), the index of the brightest
+        output neuron (for a single output neuron: 1 where it exceeds 0.5, else 0). A regression
+        network's: its output values, (n,) for one output, else (n, n_outputs). See
+        :func:`nnet.data.predictions`."""
+        return data.predictions(self.forward(x), self.task)
 
     def evaluate(self, x, y) -> Scores:
-        """The cost (prediction mode) and the fraction of samples answered right."""
+        """The cost (prediction mode) and the fraction answered right (None for regression)."""
         examples = self.examples(x, y)
         cost_sum, correct = 0.0, 0
         output = self.layers[-1].activation
-        for part, targets, labels in zip(_slices(examples.x), _slices(examples.targets), _slices(examples.labels)):
+        labels = examples.labels if examples.classifies else examples.targets
+        for part, targets, truth in zip(_slices(examples.x), _slices(examples.targets), _slices(labels)):
             trace = self._trace(data.scaled(part, self.dtype))
             cost_sum += self.cost.total(trace.zs[-1], trace.output, targets, output)
-            correct += data.count_correct(trace.output, labels)
-        return Scores(cost=float(cost_sum) / len(examples), accuracy=correct / len(examples))
+            correct += examples.count_correct(trace.output, truth)
+        accuracy = correct / len(examples) if examples.classifies else None
+        return Scores(cost=float(cost_sum) / len(examples), accuracy=accuracy)
 
     # -- backward ---------------------------------------------------------------------------
-    def backprop(self, x, y, *, record: bool = False, input_gradient: bool = False, rng: np.random.Generator | None = None):
+    def backprop(self, x, y, *, record: bool = False, input_gradient: bool = False, rng: np.random.Generator | None = None,
+                 sample_weight=None):
         """The gradient of the batch's mean cost with respect to every parameter.
 
         Runs a training-mode forward pass (dropout on, drawing its masks from ``rng``) and
@@ -308,6 +323,8 @@ class Network:
             Return a :class:`Trace` with every layer's z, a and δ, the gradients and the cost.
         input_gradient : bool
             Also return ∂C/∂x, (n, n_inputs).
+        sample_weight : array of shape (n,), optional
+            Row weights: C is then the weighted mean cost.
 
         Returns
         -------
@@ -315,11 +332,11 @@ class Network:
             One ``(∂C/∂W, ∂C/∂b)`` per layer, copies, shaped like (W, b). With ``record``, a
             Trace instead; with ``input_gradient``, the pair ``(that, ∂C/∂x)``.
         """
-        examples = self.examples(x, y)
+        examples = self.examples(x, y, sample_weight)
         if rng is None and any(layer.dropout for layer in self.layers):
             rng = np.random.default_rng()
-        space = Workspace(self.layers, len(examples), self.n_outputs, self.dtype)
-        examples.gather(np.arange(len(examples)), space.x, space.targets, space.labels)
+        space = Workspace(self.layers, len(examples), self.n_outputs, self.dtype, weighted=examples.weights is not None)
+        examples.gather(np.arange(len(examples)), space.x, space.targets, space.labels, space.weights)
         cost = self.backprop_batch(space, rng)
         gradients = [tuple(gradient.copy() for gradient in layer.gradients.values()) for layer in self.layers]
         result = gradients
@@ -335,17 +352,18 @@ class Network:
     def backprop_batch(self, space: Workspace, rng: np.random.Generator | None = None) -> float:
         """Backpropagation on the minibatch in ``space`` (:class:`nnet.speed.Workspace`: x and
         targets filled in by the data path): fills ``self.gradients`` and returns the batch's
-        mean cost C. The training loop's hot path: no checks, no copies, no allocation."""
+        mean cost C (weighted by ``space.weights`` when there are any). The training loop's hot
+        path: no checks, no copies, no allocation."""
         layers, zs, activations, deltas, caches = self.layers, space.zs, space.activations, space.deltas, space.caches
         # Feedforward, keeping each layer's zˡ = Wˡ aˡ⁻¹ + bˡ and aˡ = σ(zˡ) for the way back.
         inputs = [space.x]  # what each layer reads: x, then the output of the layer below
         for layer, z, a, cache in zip(layers, zs, activations, caches):
             inputs.append(layer.forward(inputs[-1], z, a, cache, rng))
-        output, targets = layers[-1].activation, space.targets
-        cost = self.cost.value(zs[-1], activations[-1], targets, output)
+        output, targets, weights = layers[-1].activation, space.targets, space.weights
+        cost = self.cost.value(zs[-1], activations[-1], targets, output, weights)
 
         # BP1  δᴸ = ∇ₐC ⊙ σ'(zᴸ)        the output error, from the cost (which holds the 1/n)
-        delta = self.cost.delta(zs[-1], activations[-1], targets, output, out=deltas[-1])
+        delta = self.cost.delta(zs[-1], activations[-1], targets, output, out=deltas[-1], weights=weights)
         for l in range(len(layers) - 1, -1, -1):
             layer = layers[l]
             # BP3  ∂C/∂bˡ = δˡ   and   BP4  ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ,   summed over the batch's rows
@@ -360,12 +378,13 @@ class Network:
     # -- learning ---------------------------------------------------------------------------
     fit = training.fit  # net.fit(x, y, ...) is nnet.training.fit(net, x, y, ...)
 
-    def examples(self, x, y) -> data.Examples:
+    def examples(self, x, y, sample_weight=None) -> data.Examples:
         """(x, y) checked once, for training: uint8 pixels kept as they are, targets one-hot
-        (see :mod:`nnet.data`). Raises ValueError naming what is wrong and where."""
+        for a classifier's labels, and the rows' weights if given (see :mod:`nnet.data`).
+        Raises ValueError naming what is wrong and where."""
         x = data.as_inputs(x, self.input_shape, self.dtype, self._reader)
-        targets, labels = data.as_targets(y, len(x), self.n_outputs, self.dtype, self._targets)
-        return data.Examples(x, targets, labels, self.dtype)
+        targets, labels = data.as_targets(y, len(x), self.n_outputs, self.dtype, self._targets, self.task)
+        return data.Examples(x, targets, labels, self.dtype, data.as_weights(sample_weight, len(x), self.dtype))
 
     def _reader(self) -> str:
         first = self.layers[0]

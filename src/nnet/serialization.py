@@ -8,7 +8,9 @@ business; this module decides what goes in it:
     metadata  ``{"format": "nnet", "nnet": "<the description, as JSON>"}``
 
 The description is :meth:`nnet.Network.describe` (sizes, input shape, the layer list with each
-layer's index, name, kind, sizes, activation, dropout and parameter count, the cost, the dtype),
+layer's index, name, kind, sizes, activation, dropout and parameter count, the cost and its
+settings, the task (classification or regression; a file without one is read by
+:func:`nnet.data.task_for`), the dtype),
 the format version and nnet's version, how the network was made (init, seed), and what the
 caller adds: classes, input preprocessing, training settings, history, scores. It also holds two
 SHA-256 digests, so a file damaged after it was written is caught: ``data_sha256`` of the tensors,
@@ -68,14 +70,15 @@ def save(network: Network, path, *, metadata: dict | None = None, extra_tensors:
     ----------
     metadata : dict, optional
         JSON-serialisable facts to keep with the model, e.g. ``classes`` (list of str, one per
-        answer), ``input`` ({"shape": [28, 28], ...}), ``training`` (the settings), ``history``
+        answer; a regression network's ``targets`` name its outputs instead), ``input`` ({"shape": [28, 28], ...}), ``training`` (the settings), ``history``
         (``History.to_dict()``), ``scores``. Merged over ``network.metadata``.
     extra_tensors : dict, optional
         More arrays to store, named ``optimizer.<name>`` or ``trainer.<name>`` (checkpoints).
     """
     kept = {key: value for key, value in network.metadata.items() if key != "checkpoint"}
     meta = {**kept, **(metadata or {})}
-    meta.setdefault("classes", [str(i) for i in range(data.n_answers(network.n_outputs))])
+    if network.task == "classification":
+        meta.setdefault("classes", [str(i) for i in range(data.n_answers(network.n_outputs))])
     meta.setdefault("input", {"shape": list(network.input_shape), "preprocessing": "floats; uint8 pixels are divided by 255"})
     tensors = {}
     for index, layer in enumerate(network.layers):
@@ -143,9 +146,12 @@ def load_with_tensors(path) -> tuple[Network, dict[str, np.ndarray]]:
     cost = meta.get("cost")
     if not isinstance(cost, str) or cost not in losses.COSTS:
         raise ModelFileError(f"{path}: cost {brief(cost)} is not one of {sorted(losses.COSTS)}")
+    settings = meta.get("cost_settings", {})
+    if not (isinstance(settings, dict) and all(type(value) in (int, float) for value in settings.values())):
+        raise ModelFileError(f"{path}: cost_settings must be an object of numbers; got {brief(settings)}")
     try:
-        network = Network(layers, cost=cost)
-    except ValueError as error:
+        network = Network(layers, cost=losses.get(cost, **settings), task=meta.get("task"))
+    except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: {error}") from None
     if meta["format_version"] >= 2:
         described = network.describe()
@@ -289,8 +295,11 @@ def _description_problem(meta: dict, network: Network) -> str | None:
     """What is wrong with the fields of a description that other parts of nnet read, or None."""
     k = data.n_answers(network.n_outputs)
     classes = meta.get("classes")
+    if network.task == "regression":
+        k, classes = network.n_outputs, meta.get("targets")
     if classes is not None and not (isinstance(classes, list) and len(classes) == k and all(isinstance(c, str) for c in classes)):
-        return f"classes must be a list of {k} strings, one per answer of the {network.n_outputs}-output network; got {brief(classes)}"
+        name = "targets" if network.task == "regression" else "classes"
+        return f"{name} must be a list of {k} strings, one per answer of the {network.n_outputs}-output network; got {brief(classes)}"
     model_input = meta.get("input")
     if model_input is not None:
         if not isinstance(model_input, dict):

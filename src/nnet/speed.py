@@ -140,8 +140,9 @@ class Workspace:
 
     Attributes, each with ``capacity`` rows (use :meth:`rows` for a smaller batch):
 
-    x, targets, labels
-        The minibatch: inputs scaled to floats, targets, int labels (the data path fills them).
+    x, targets, labels, weights
+        The minibatch: inputs scaled to floats, targets, int labels, and with ``weighted`` the
+        rows' weights (None otherwise): the data path fills them.
     zs, activations, deltas
         One array per layer: its weighted inputs z, activations a = σ(z) (before dropout), and
         errors δ = ∂C/∂z.
@@ -149,12 +150,13 @@ class Workspace:
         One dict per layer, for what it keeps between the forward and the backward pass.
     """
 
-    def __init__(self, layers, capacity: int, n_outputs: int, dtype):
+    def __init__(self, layers, capacity: int, n_outputs: int, dtype, weighted: bool = False):
         dtype = np.dtype(dtype)
         self.capacity = capacity
         self.x = np.empty((capacity, *layers[0].input_shape), dtype)
         self.targets = np.empty((capacity, n_outputs), dtype)
         self.labels = np.empty(capacity, np.int64)
+        self.weights = np.empty(capacity, dtype) if weighted else None
         self.zs = [np.empty((capacity, *layer.output_shape), dtype) for layer in layers]
         self.activations = [np.empty_like(z) for z in self.zs]
         self.deltas = [np.empty_like(z) for z in self.zs]
@@ -170,6 +172,7 @@ class Workspace:
             view = object.__new__(Workspace)
             view.capacity, view.caches, view._views = n, self.caches, self._views
             view.x, view.targets, view.labels = self.x[:n], self.targets[:n], self.labels[:n]
+            view.weights = None if self.weights is None else self.weights[:n]
             view.zs = [z[:n] for z in self.zs]
             view.activations = [a[:n] for a in self.activations]
             view.deltas = [d[:n] for d in self.deltas]

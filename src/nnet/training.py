@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import checks, optimizers, schedules, speed
-from .data import count_correct, split_validation
+from .data import split_validation
 from .history import EpochRecord, History
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,10 @@ class Callback:
 
     def on_train_begin(self, state: TrainingState) -> None: ...
     def on_epoch_begin(self, state: TrainingState) -> None: ...
+    def on_gradients(self, state: TrainingState) -> None:
+        """After backpropagation, before the optimizer's step: ``state.network.gradients`` (the
+        flat array of ∂C/∂w) may be changed in place (clipping, an L1 penalty ...)."""
+
     def on_batch_end(self, state: TrainingState) -> None: ...
     def on_epoch_end(self, state: TrainingState) -> None: ...
     def on_train_end(self, state: TrainingState) -> None: ...
@@ -164,10 +168,11 @@ class Trainer:
             "checkpoint epochs_without_improvement", checkpoint["epochs_without_improvement"], minimum=0)
 
     # -- the loop ---------------------------------------------------------------------------
-    def run(self, x, y, validation_data=None) -> History:
-        """Train on (x, y) for the remaining epochs; returns the History."""
+    def run(self, x, y, validation_data=None, sample_weight=None) -> History:
+        """Train on (x, y) for the remaining epochs (rows weighted by ``sample_weight`` (n,) if
+        given); returns the History."""
         network = self.network
-        examples = network.examples(x, y)  # checked once; uint8 pixels stay uint8 until a batch
+        examples = network.examples(x, y, sample_weight)  # checked once; uint8 pixels stay uint8 until a batch
         if validation_data is not None:
             x_val, y_val = validation_data
             network.examples(x_val, y_val)  # check once, before the first epoch
@@ -175,7 +180,8 @@ class Trainer:
         batch_size = min(self.batch_size, n)
         batches = -(-n // batch_size)
         state = TrainingState(network, self, self.epochs, batches, self.history)
-        space = speed.Workspace(network.layers, batch_size, network.n_outputs, network.dtype)
+        space = speed.Workspace(network.layers, batch_size, network.n_outputs, network.dtype,
+                                weighted=examples.weights is not None)
         last_good = np.empty_like(network.parameters)  # the end of the last good epoch
 
         for callback in self.callbacks:
@@ -199,18 +205,21 @@ class Trainer:
                 for batch in range(batches):
                     rows = order[batch * batch_size : (batch + 1) * batch_size]
                     step = space if len(rows) == batch_size else space.rows(len(rows))
-                    examples.gather(rows, step.x, step.targets, step.labels)
+                    examples.gather(rows, step.x, step.targets, step.labels, step.weights)
                     cost = network.backprop_batch(step, rng)
                     if not math.isfinite(cost):
                         self._restore(last_good, last_good_state)
                         raise _divergence(self, epoch, batch, batches, cost)
+                    for callback in self.callbacks:
+                        callback.on_gradients(state)
                     self.optimizer.step(split)
-                    batch_correct = count_correct(step.activations[-1], step.labels)
+                    batch_correct = examples.count_correct(step.activations[-1], step.labels)
                     cost_sum += cost * len(rows)
                     correct += batch_correct
                     if self.callbacks:
                         state.batch, state.batch_size = batch, len(rows)
-                        state.batch_cost, state.batch_accuracy = cost, batch_correct / len(rows)
+                        state.batch_cost = cost
+                        state.batch_accuracy = batch_correct / len(rows) if examples.classifies else math.nan
                         for callback in self.callbacks:
                             callback.on_batch_end(state)
                         if state.stop_training:
@@ -224,7 +233,7 @@ class Trainer:
                 record = EpochRecord(
                     epoch=epoch + 1,
                     train_cost=cost_sum / seen,
-                    train_accuracy=correct / seen,
+                    train_accuracy=correct / seen if examples.classifies else None,
                     validation_cost=None if validation is None else validation.cost,
                     validation_accuracy=None if validation is None else validation.accuracy,
                     learning_rate=self.optimizer.learning_rate,
@@ -276,14 +285,14 @@ class Trainer:
 def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", learning_rate: float | None = None,
         momentum: float | None = None, weight_decay: float | None = None, lr_schedule=None, validation_data=None,
         validation_split: int | float | None = None, early_stopping: int | None = None, callbacks=(),
-        seed: int | None = None, shuffle: bool = True, resume: dict | None = None) -> History:
+        seed: int | None = None, shuffle: bool = True, resume: dict | None = None, sample_weight=None) -> History:
     """Train ``network`` on (x, y) by minibatch gradient descent; ``net.fit(x, y, ...)`` is this.
 
     Parameters
     ----------
     x : array of shape (n, n_inputs)
         Floats, or uint8 pixels (kept as uint8 and scaled to [0, 1] batch by batch).
-    y : int labels of shape (n,), or targets of shape (n, n_outputs)
+    y : int labels of shape (n,), or targets of shape (n, n_outputs) (values for regression)
     epochs, batch_size : int
     optimizer : str or Optimizer
         ``sgd``, ``momentum``, ``nesterov``, ``adam``, ``adamw`` (see :mod:`nnet.optimizers`).
@@ -309,6 +318,8 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
         Shuffle the training data every epoch (True, as the lessons do).
     resume : dict, optional
         A :meth:`Trainer.checkpoint`: continue that run after its last finished epoch.
+    sample_weight : array of shape (n,), optional
+        How much each row counts: the cost of a minibatch is the weighted mean of its rows'.
 
     Returns
     -------
@@ -324,6 +335,8 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
     if validation_split is not None:
         if validation_data is not None:
             raise ValueError("give validation_data or validation_split, not both")
+        if sample_weight is not None:
+            (_, sample_weight), _ = split_validation(np.asarray(x), np.asarray(sample_weight), validation_split)
         (x, y), validation_data = split_validation(np.asarray(x), np.asarray(y), validation_split)
     if isinstance(optimizer, optimizers.Optimizer):
         given = {"learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay}
@@ -339,7 +352,7 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
                       early_stopping=early_stopping, callbacks=callbacks, seed=seed, shuffle=shuffle)
     if resume is not None:
         trainer.restore(resume)
-    return trainer.run(x, y, validation_data)
+    return trainer.run(x, y, validation_data, sample_weight)
 
 
 def _divergence(trainer: Trainer, epoch: int, batch: int, batches: int, cost: float) -> DivergenceError:
