@@ -69,7 +69,8 @@ def assert_gradient(analytic, numeric, what: str) -> float:
 # -- the data -----------------------------------------------------------------------------------
 def make_network(hidden, output, cost, *, dropout=0.0, seed=0) -> Network:
     net = Network(SIZES, activation=hidden, output=output, cost=cost, dropout=dropout,
-                  seed=seed, dtype="float64")
+                  seed=seed, dtype="float64",
+                  task="classification")  # identity outputs too: the grid feeds them labels as well
     # N(0, 0.5²) everywhere, biases included, so that every db is checked away from zero.
     rng = np.random.default_rng(seed + 100)
     net.parameters[:] = rng.normal(0.0, 0.5, net.parameters.size)

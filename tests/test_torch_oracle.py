@@ -95,7 +95,8 @@ def torch_targets(net: Network, y):
 
 def make_network(hidden, output, cost, *, seed=0, dropout=0.0) -> Network:
     net = Network(SIZES, activation=hidden, output=output, cost=cost, seed=seed,
-                  dropout=dropout, dtype="float64")
+                  dropout=dropout, dtype="float64",
+                  task="classification")  # identity outputs too: the grid feeds them labels as well
     rng = np.random.default_rng(seed + 100)
     net.parameters[:] = rng.normal(0.0, 0.5, net.parameters.size)  # nonzero biases too
     return net

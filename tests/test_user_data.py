@@ -416,6 +416,6 @@ def test_one_extension_list_for_image_folders_and_load_images(tmp_path, monkeypa
         save_image(tmp_path / name / "y.bmp", stroke)
     assert len(load_image_folder(tmp_path)[0]) == 4
     assert len(images.load_images(tmp_path / "a")[0]) == 2
-    monkeypatch.setattr(datasets.user, "IMAGE_EXTENSIONS", frozenset({".png"}))
+    monkeypatch.setattr(datasets.image_folder, "IMAGE_EXTENSIONS", frozenset({".png"}))
     assert len(load_image_folder(tmp_path)[0]) == 2
     assert [f.name for f in images.load_images(tmp_path / "a")[1]] == ["x.png"]

@@ -9,7 +9,7 @@ image so as to position this point at the center of the 28x28 field."
 
 `to_mnist` does the same to any image, in eight steps:
 
-1. Read a file path, encoded file bytes (in one of ``nnet.datasets.user.IMAGE_FORMATS``, the raster
+1. Read a file path, encoded file bytes (in one of ``nnet.datasets.image_folder.IMAGE_FORMATS``, the raster
    formats: the decoder is never chosen by content alone), a ``PIL.Image.Image`` or a NumPy array: (H, W) gray,
    (H, W, 2) gray + alpha, (H, W, 3) RGB or (H, W, 4) RGBA, uint8 or float in [0, 1]. A side
    over ``WORKING_SIDE`` is box-averaged down to that size first (JPEGs decode at that scale).
@@ -46,7 +46,7 @@ import numpy as np
 
 from . import limits
 from .datasets.registry import IMAGE_SIDE  # MNIST images are 28x28 ...
-from .datasets.user import IMAGE_FORMATS, import_pillow, is_image_file, pillow_reason
+from .datasets.image_folder import IMAGE_FORMATS, import_pillow, is_image_file, pillow_reason
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -368,7 +368,7 @@ def load_images(
     Parameters
     ----------
     paths : a path or an iterable of paths. A folder stands for the image files directly in it
-        (those with an extension in ``nnet.datasets.user.IMAGE_EXTENSIONS``, not hidden ones),
+        (those with an extension in ``nnet.datasets.image_folder.IMAGE_EXTENSIONS``, not hidden ones),
         sorted by name; a file is read whatever its extension.
     invert, median_filter : as in `to_mnist`, for every image.
 

@@ -11,7 +11,9 @@
 - ``registry``   named datasets: names(), info(), register(), path(), cache_dir()
 - ``downloads``  download(): fetch into the cache with digests checked, never half a file
 - ``loaders``    load(), load_mnist(), split_validation(): arrays ready for training
-- ``user``       load_csv(), load_npz(), load_image_folder(), arrays_to_dataset(): your own data
+- ``rules``      arrays_to_dataset(): what labelled images must be (pixels, labels, class names)
+- ``image_csv``, ``npz``, ``image_folder``: load_csv(), load_npz(), load_image_folder(): your own
+                 data in those forms, by those rules
 - ``local``      load_path(): a dataset given as a path (IDX folder, class folders, .npz, .csv),
                  split into training and test images
 - ``errors``     DatasetError and its subclasses
@@ -37,7 +39,10 @@ from .registry import (
     register,
     unregister,
 )
-from .user import arrays_to_dataset, load_csv, load_image_folder, load_npz, read_npz
+from .image_csv import load_csv
+from .image_folder import load_image_folder
+from .npz import load_npz, read_npz
+from .rules import arrays_to_dataset
 
 __all__ = [
     # the IDX format

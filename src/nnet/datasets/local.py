@@ -34,7 +34,10 @@ import numpy as np
 from .errors import DataFormatError
 from .loaders import read_labelled_images
 from .registry import IMAGE_SIDE
-from .user import arrays_to_dataset, default_class_names, load_csv, load_image_folder, read_npz
+from .image_csv import load_csv
+from .image_folder import load_image_folder
+from .npz import read_npz
+from .rules import arrays_to_dataset, default_class_names
 
 __all__ = ["IDX_NAMES", "SPLIT_SEED", "TEST_FRACTION", "LocalDataset", "load_path", "split_last", "split_stratified"]
 

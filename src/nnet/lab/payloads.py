@@ -31,7 +31,7 @@ import numpy as np
 
 from nnet import limits as bounds  # (``limits`` below is what the Train form may ask for)
 from nnet.datasets import IMAGE_SIDE
-from nnet.datasets.user import IMAGE_FORMATS, pillow_reason
+from nnet.datasets.image_folder import IMAGE_FORMATS, pillow_reason
 
 #: The largest request body the lab reads (a 280x280 RGBA drawing in base64 is ~420 KB).
 MAX_BODY_BYTES = bounds.MAX_BODY_BYTES
