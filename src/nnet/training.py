@@ -135,6 +135,7 @@ class Trainer:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         self.seed = checks.integer("seed", seed, minimum=0)
         self.shuffle = shuffle
+        self.threads: int | None = None  # at most this many threads while training (None: nnet.speed's choice)
         self.history = History(seed=self.seed)
         self.next_epoch = 0
         self.best_cost = math.inf
@@ -188,7 +189,7 @@ class Trainer:
             callback.on_train_begin(state)
         # Overflow is the divergence guard's business.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), \
-                speed.training() as threads:
+                speed.training(self.threads) as threads:
             split = threads.split
             for epoch in range(self.next_epoch, self.epochs):
                 state.epoch = epoch

@@ -33,6 +33,10 @@ ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoi
 SCHEDULES = ("constant", "adaptive", "cosine", "step")
 #: ``batch_size="auto"`` is min(AUTO_BATCH, n_samples), as scikit-learn's.
 AUTO_BATCH = 200
+#: Networks with fewer parameters than this train in one thread: for a table's small matrix
+#: products, a second thread costs more than it brings (digits: 0.5 s against 1.8 s for 50
+#: epochs on the 2-core machine of benchmarks/README.md).
+ONE_THREAD_BELOW = 100_000
 #: ``learning_rate="adaptive"`` divides the rate by this when training stops improving, down to
 #: ADAPTIVE_FLOOR (scikit-learn's rule).
 ADAPTIVE_DIVISOR, ADAPTIVE_FLOOR = 5.0, 1e-6
@@ -100,6 +104,7 @@ class NNetEstimator(BaseEstimator):
         trainer.epochs = trainer.next_epoch + epochs
         watch = _Convergence(self, validation, stop=not incremental)
         trainer.callbacks = [watch]
+        trainer.threads = 1 if self.network_.n_parameters < ONE_THREAD_BELOW else None
         trainer.run(x, targets, sample_weight=weights)
         if watch.best_parameters is not None:  # early stopping keeps the best validation epoch
             np.copyto(self.network_.parameters, watch.best_parameters)

@@ -161,8 +161,9 @@ def _cut(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray
     ``buffer`` ends in at least as many spare bytes as the longest cell."""
     lengths = (ends - starts).astype(np.int32)
     width = max(int(lengths.max()) if len(lengths) else 0, 1)
-    windows = np.lib.stride_tricks.sliding_window_view(buffer, width)  # no copy: row i is buffer[i:i+width]
-    cells = windows[starts]  # the cell, and what follows it ...
+    # no copy: record i is the `width` bytes from buffer[i] on (records overlap)
+    records = np.ndarray(shape=(len(buffer) - width + 1,), dtype=f"V{width}", buffer=buffer, strides=(1,))
+    cells = records[starts].view(np.uint8).reshape(len(starts), width)  # the cell, and what follows it ...
     cells *= np.arange(width, dtype=np.int32) < lengths[:, None]  # ... cut off with zeros
     return cells.view(f"S{width}").reshape(len(starts))
 
