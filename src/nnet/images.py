@@ -140,10 +140,13 @@ def _read(image: ImageInput) -> np.ndarray:
             f"got {type(image).__name__}"
         )
     try:
-        with warnings.catch_warnings():  # sizes between Pillow's warning and ours: refused below
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow warns of damage it reads past (a TIFF tag, EXIF data) and of sizes between its
+        # bound and ours (refused below): the file is either read or refused with one line
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             opened = Image.open(source, formats=IMAGE_FORMATS)
-        with opened:
+        with warnings.catch_warnings(), opened:
+            warnings.simplefilter("ignore")
             _check_size(*opened.size)
             factor = _factor(*opened.size)
             if factor > 1:  # JPEG: decode at a reduced scale directly
