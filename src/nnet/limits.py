@@ -18,10 +18,10 @@ MiB = 1 << 20
 # -- model files (nnet._safetensors, nnet.serialization) ----------------------------------------
 
 #: The largest JSON header of a model file. A description is a few KB; the history it keeps adds
-#: about 220 bytes an epoch, so 16 MiB holds 70,000 epochs. Python turns JSON into objects at up
-#: to ~25 times its size, so this also bounds what a hostile header can cost (~400 MB); the old
-#: bound, 100 MB, let a 42 MB file cost 1 GB.
-MAX_HEADER_BYTES = 16 * MiB
+#: about 220 bytes an epoch, so 8 MiB holds 36,000 epochs. Python turns JSON into objects of up
+#: to ~26 times its size ([{}, {}, ...]), so this also bounds what a hostile header can cost:
+#: ~210 MB (measured: tests/test_container.py). The old bound, 100 MB, let a 42 MB file cost 1 GB.
+MAX_HEADER_BYTES = 8 * MiB
 
 #: The most dimensions a stored tensor may have. nnet writes 1 (biases, optimizer state) and 2
 #: (weights); a convolution's kernels would have 4. NumPy itself stops at 64.
