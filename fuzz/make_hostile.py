@@ -81,6 +81,7 @@ RECIPES = {
         "finding-1-a-layer-of-15000x15000.safetensors": lambda: described("model", huge_layer),
         "finding-4-a-layer-of-2-31-neurons.safetensors": lambda: described("model", lambda m: dense(m, -1).update(n_out=2**31)),
         "finding-4-cost-a-list.safetensors": lambda: described("model", lambda m: m.update(cost=[])),
+        "fuzz-a-layer-kind-a-list.safetensors": lambda: described("model", lambda m: dense(m, 0).update(kind=["dense"])),
         "finding-4-shape-0-by-10-30.safetensors": lambda: container(
             b'{"a":{"dtype":"F32","shape":[0,1' + b"0" * 30 + b'],"data_offsets":[0,0]}}'),
         "finding-4-100-dimensions.safetensors": lambda: container(

@@ -11,6 +11,7 @@ harness, ``fuzz/run.py``, runs for as long as it is given: see fuzz/README.md)."
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import struct
@@ -125,7 +126,7 @@ def description_edits(draw, name: str) -> bytes:
         if isinstance(container, dict) and draw(st.integers(0, 4)) == 0:
             del container[key]
         else:
-            container[key] = draw(HOSTILE_VALUES)
+            container[key] = copy.deepcopy(draw(HOSTILE_VALUES))  # (sampled values are shared objects)
     return json.dumps(meta).encode()
 
 
