@@ -84,6 +84,12 @@ STEP_OVERHEAD_WORK = 10**6
 MAX_MEMORY_FOR_SMALL_FILES = 300 * MiB
 
 
+def dense_parameters(sizes) -> int:
+    """The weights and biases of a stack of dense layers of these sizes (inputs first)."""
+    sizes = [int(size) for size in sizes]
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+
+
 def training_work(sizes, train_size: int, epochs: int, batch_size: int) -> int:
     """The multiply-adds of a training run, as ``MAX_TRAINING_WORK`` counts them.
 
@@ -94,6 +100,6 @@ def training_work(sizes, train_size: int, epochs: int, batch_size: int) -> int:
     """
     sizes = [int(size) for size in sizes]
     per_example = 3 * sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:]))
-    parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    parameters = dense_parameters(sizes)
     steps = -(-int(train_size) // int(batch_size))
     return int(epochs) * (int(train_size) * per_example + steps * (STEP_OVERHEAD_WORK + parameters))
