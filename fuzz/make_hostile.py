@@ -32,10 +32,30 @@ def container(header: bytes, data: bytes = b"", length: int | None = None) -> by
 
 
 def described(kind: str, edit) -> bytes:
-    """The ``kind`` ("model" or "checkpoint") seed with its description edited, re-signed."""
-    meta = json.loads(targets.seeds(f"{kind}_description")[0])
+    """The ``kind`` ("model", "checkpoint" or "cli_checkpoint") seed with its description edited,
+    re-signed."""
+    base = cli_checkpoint() if kind == "cli_checkpoint" else targets._base(kind)
+    meta = json.loads(read_safetensors_bytes(base))
     edit(meta)
-    return targets.signed(targets._base(kind), json.dumps(meta).encode())
+    return targets.signed(base, json.dumps(meta).encode())
+
+
+def read_safetensors_bytes(blob: bytes) -> str:
+    return targets.read_safetensors(targets._file(blob, "described.safetensors"))[1]["nnet"]
+
+
+def cli_checkpoint() -> bytes:
+    """A checkpoint written by `nnet train --checkpoint-dir` (its settings are what --resume reads)."""
+    import tempfile
+
+    from nnet.cli import main
+
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "d.npz"
+        np.savez(data, x=np.zeros((20, 784), np.uint8), y=np.arange(20) % 3)
+        assert main(["train", "--dataset", str(data), "--validation", "0", "--epochs", "1", "--hidden", "4", "--quiet",
+                     "--out", f"{folder}/m.safetensors", "--checkpoint-dir", folder]) == 0
+        return (Path(folder) / "checkpoint.safetensors").read_bytes()
 
 
 def dense(meta, index):
@@ -100,6 +120,14 @@ RECIPES = {
         "finding-4-adam-steps-minus-1.safetensors": lambda: described(
             "checkpoint", lambda m: m["checkpoint"]["optimizer"].update(steps=-1)),
         "finding-4-a-negative-seed.safetensors": lambda: described("checkpoint", lambda m: m["checkpoint"].update(seed=-5)),
+        "finding-4-training-dataset-a-number.safetensors": lambda: described(
+            "cli_checkpoint", lambda m: m["training"].update(dataset=5)),
+        "finding-4-training-epochs-a-list.safetensors": lambda: described(
+            "cli_checkpoint", lambda m: m["training"].update(epochs=[1, 2])),
+        "finding-4-training-seed-negative.safetensors": lambda: described(
+            "cli_checkpoint", lambda m: m["training"].update(seed=-1)),
+        "finding-4-optimizer-disagrees-with-the-settings.safetensors": lambda: described(
+            "cli_checkpoint", lambda m: m["training"].update(optimizer="adam")),
     },
     "csv": {
         "finding-2-label-2000000000.csv": lambda: csv_with("2000000000"),

@@ -139,19 +139,15 @@ def _read(image: ImageInput) -> np.ndarray:
             "expected a file path, encoded image bytes, a PIL.Image.Image or a NumPy array; "
             f"got {type(image).__name__}"
         )
-    try:
-        # Pillow warns of damage it reads past (a TIFF tag, EXIF data) and of sizes between its
-        # bound and ours (refused below): the file is either read or refused with one line
+    try:  # (Pillow's warnings, of damage it reads past or sizes we refuse below, are not shown)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            opened = Image.open(source, formats=IMAGE_FORMATS)
-        with warnings.catch_warnings(), opened:
-            warnings.simplefilter("ignore")
-            _check_size(*opened.size)
-            factor = _factor(*opened.size)
-            if factor > 1:  # JPEG: decode at a reduced scale directly
-                opened.draft(None, (opened.width // factor, opened.height // factor))
-            array = _pillow_array(ImageOps.exif_transpose(opened))
+            with Image.open(source, formats=IMAGE_FORMATS) as opened:
+                _check_size(*opened.size)
+                factor = _factor(*opened.size)
+                if factor > 1:  # JPEG: decode at a reduced scale directly
+                    opened.draft(None, (opened.width // factor, opened.height // factor))
+                array = _pillow_array(ImageOps.exif_transpose(opened))
     except ImageError:  # ours, from the size check: already clear
         raise
     except FileNotFoundError:
