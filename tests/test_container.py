@@ -260,7 +260,8 @@ def package_reads(path):
         return None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("NNET_FUZZ_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(blob=mutated_containers())
 def test_nnet_reads_a_container_only_as_the_package_does(tmp_path_factory, blob):
     """Whatever nnet reads, the package reads the same; whatever the package refuses, nnet refuses
