@@ -8,7 +8,7 @@ package is not faster, and nnet must read its files with NumPy alone anyway.
     python benchmarks/container.py --repeat 100 --json benchmarks/results/container.json
 
 Each reader runs in its own fresh process per file, so peak memory (the process's maximum
-resident set, less what it held before reading) is its own. Times are the median of the reads.
+resident set, /proc's VmHWM, less what it held before reading; Linux) is its own. Times are the median of the reads.
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ MODELS = {
 }
 
 _CHILD = r"""
-import resource, statistics, sys, time
+import statistics, sys, time
 path, reader, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def high_water():  # this process's own peak resident memory (ru_maxrss would include its parent's)
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
 if reader == "nnet":
     from nnet._safetensors import read_safetensors
     def read():
@@ -41,15 +44,14 @@ else:
     def read():
         with safe_open(path, "np") as file:
             return {name: file.get_tensor(name) for name in file.keys()}
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = high_water()
 times = []
 for _ in range(repeat):
     started = time.perf_counter()
     tensors = read()
     times.append(time.perf_counter() - started)
     del tensors
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-print(statistics.median(times), peak * 1024)
+print(statistics.median(times), high_water() - before)
 """
 
 

@@ -435,15 +435,16 @@ def test_resume_never_overwrites_another_runs_checkpoint(tiny, tmp_path, capsys)
     a, b = tmp_path / "a", tmp_path / "b"
     short = ["--dataset", tiny, "--validation", "100", "--epochs", "1", "--quiet", "--out", tmp_path / "m.safetensors"]
     assert train(capsys, *short, "--checkpoint-dir", a)[0] == 0
-    assert train(capsys, *short, "--seed", "5", "--checkpoint-dir", b)[0] == 0
+    assert train(capsys, *short, "--seed", "5", "--checkpoint-dir", b, "--overwrite")[0] == 0
     kept = (b / "checkpoint.safetensors").read_bytes()
-    code, _, err = train(capsys, "--resume", a, "--epochs", "2", "--checkpoint-dir", b, "--out", tmp_path / "m.safetensors")
+    code, _, err = train(capsys, "--resume", a, "--epochs", "2", "--checkpoint-dir", b, "--out", tmp_path / "m.safetensors",
+                         "--overwrite")
     assert code == 1
     assert f"{b / 'checkpoint.safetensors'} already exists" in one_error_line(err)
     assert (b / "checkpoint.safetensors").read_bytes() == kept
     # the folder being resumed is its own: given again, under another spelling, it is written on
     code, _, err = train(capsys, "--resume", a / "checkpoint.safetensors", "--epochs", "2", "--checkpoint-dir", f"{a}/.",
-                         "--quiet", "--out", tmp_path / "m.safetensors")
+                         "--quiet", "--out", tmp_path / "m.safetensors", "--overwrite")
     assert code == 0, err
     assert _checkpoint_epoch(a / "checkpoint.safetensors") == 2
 

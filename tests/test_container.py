@@ -9,6 +9,8 @@ import json
 import os
 import re
 import struct
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -127,9 +129,32 @@ def test_a_header_at_the_bound_is_read(tmp_path):
     assert tensors == {} and len(metadata["nnet"]) == padding
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="address-space caps and /proc are Linux's")
+def test_the_costliest_header_within_the_bound_stays_within_the_memory_bound(tmp_path):
+    """[{}, {}, ...] is what Python's json turns into the most memory per byte (~26 times): read
+    in a child whose address space may grow by MAX_MEMORY_FOR_SMALL_FILES at most, it must still
+    end in the model-file error, not a MemoryError."""
+    body = b'{"a":[' + b"{}," * ((limits.MAX_HEADER_BYTES - 16) // 3)
+    body = body.rstrip(b",") + b"]}"
+    path = tmp_path / "costly.safetensors"
+    path.write_bytes(container(raw=body + b" " * (limits.MAX_HEADER_BYTES - len(body))))
+    child = (
+        "import resource, sys\n"
+        "from nnet import limits\n"
+        "from nnet._safetensors import ModelFileError, read_safetensors\n"
+        "size = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize:'))\n"
+        "cap = size + limits.MAX_MEMORY_FOR_SMALL_FILES\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (cap, cap))\n"
+        "try:\n    read_safetensors(sys.argv[1])\nexcept ModelFileError as error:\n    print(error)\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "expected {dtype, shape, data_offsets}" in done.stdout, done.stderr[-2000:]
+
+
 def test_the_writer_refuses_a_header_readers_would_refuse(tmp_path):
     path = tmp_path / "m.safetensors"
-    with pytest.raises(ValueError, match=r"header would be [\d,]+ bytes; model files hold at most 16,777,216"):
+    with pytest.raises(ValueError, match=rf"header would be [\d,]+ bytes; model files hold at most {limits.MAX_HEADER_BYTES:,}"):
         write_safetensors(path, {"a": np.zeros(2, np.float32)}, {"nnet": "x" * limits.MAX_HEADER_BYTES})
     assert not path.exists()
 
@@ -235,7 +260,8 @@ def package_reads(path):
         return None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("NNET_FUZZ_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(blob=mutated_containers())
 def test_nnet_reads_a_container_only_as_the_package_does(tmp_path_factory, blob):
     """Whatever nnet reads, the package reads the same; whatever the package refuses, nnet refuses

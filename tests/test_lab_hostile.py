@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import errno
-import json
 import os
 import warnings
 

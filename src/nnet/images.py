@@ -139,16 +139,15 @@ def _read(image: ImageInput) -> np.ndarray:
             "expected a file path, encoded image bytes, a PIL.Image.Image or a NumPy array; "
             f"got {type(image).__name__}"
         )
-    try:
-        with warnings.catch_warnings():  # sizes between Pillow's warning and ours: refused below
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(source, formats=IMAGE_FORMATS)
-        with opened:
-            _check_size(*opened.size)
-            factor = _factor(*opened.size)
-            if factor > 1:  # JPEG: decode at a reduced scale directly
-                opened.draft(None, (opened.width // factor, opened.height // factor))
-            array = _pillow_array(ImageOps.exif_transpose(opened))
+    try:  # (Pillow's warnings, of damage it reads past or sizes we refuse below, are not shown)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(source, formats=IMAGE_FORMATS) as opened:
+                _check_size(*opened.size)
+                factor = _factor(*opened.size)
+                if factor > 1:  # JPEG: decode at a reduced scale directly
+                    opened.draft(None, (opened.width // factor, opened.height // factor))
+                array = _pillow_array(ImageOps.exif_transpose(opened))
     except ImageError:  # ours, from the size check: already clear
         raise
     except FileNotFoundError:

@@ -18,10 +18,10 @@ MiB = 1 << 20
 # -- model files (nnet._safetensors, nnet.serialization) ----------------------------------------
 
 #: The largest JSON header of a model file. A description is a few KB; the history it keeps adds
-#: about 220 bytes an epoch, so 16 MiB holds 70,000 epochs. Python turns JSON into objects at up
-#: to ~25 times its size, so this also bounds what a hostile header can cost (~400 MB); the old
-#: bound, 100 MB, let a 42 MB file cost 1 GB.
-MAX_HEADER_BYTES = 16 * MiB
+#: about 220 bytes an epoch, so 8 MiB holds 36,000 epochs. Python turns JSON into objects of up
+#: to ~26 times its size ([{}, {}, ...]), so this also bounds what a hostile header can cost:
+#: ~210 MB (measured: tests/test_container.py). The old bound, 100 MB, let a 42 MB file cost 1 GB.
+MAX_HEADER_BYTES = 8 * MiB
 
 #: The most dimensions a stored tensor may have. nnet writes 1 (biases, optimizer state) and 2
 #: (weights); a convolution's kernels would have 4. NumPy itself stops at 64.
@@ -71,17 +71,28 @@ MAX_SIDE = 1024
 MAX_INTEGER_DIGITS = 20
 
 #: The most work one training run started from the lab may do, in multiply-adds
-#: (:func:`training_work`): about 50 times the default run (784-128-10, 60,000 images, 3
-#: epochs), a few minutes on a laptop. Each setting has its own bound too, but together they
-#: allowed four hidden layers of 1024, batch 1 and 100 epochs: twelve hours for one click.
+#: (:func:`training_work`): about 40 times the default run (784-128-10, 60,000 images, 3
+#: epochs), 1.5 minutes on the 2-core machine nnet is built on, a few on a laptop
+#: (benchmarks/lab_work.py). Each setting has its own bound too, but together they allowed four
+#: hidden layers of 1024, batch 1 and 100 epochs: twelve hours for one click.
 MAX_TRAINING_WORK = 3 * 10**12
-#: The fixed cost of one minibatch step (Python, NumPy calls, the optimizer's pass over every
-#: parameter), in multiply-adds: what makes batch 1 slow whatever the network.
+#: The fixed cost of one minibatch step (Python, the NumPy calls), in multiply-adds.
 STEP_OVERHEAD_WORK = 10**6
+#: What a step costs per parameter besides, in multiply-adds: reading every weight for the
+#: products of a small batch and the optimizer's pass over them are bound by memory, not by
+#: arithmetic (measured: 2.3 ns a parameter against 0.03 ns a multiply-add of a large batch).
+#: It is what makes batch 1 slow: 9 ms a step for four hidden layers of 1024.
+STEP_WORK_PER_PARAMETER = 80
 
 #: What a hostile file under 1 MB may cost before it is refused (peak memory, measured by the
 #: fuzz tests).
 MAX_MEMORY_FOR_SMALL_FILES = 300 * MiB
+
+
+def dense_parameters(sizes) -> int:
+    """The weights and biases of a stack of dense layers of these sizes (inputs first)."""
+    sizes = [int(size) for size in sizes]
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
 
 
 def training_work(sizes, train_size: int, epochs: int, batch_size: int) -> int:
@@ -89,11 +100,11 @@ def training_work(sizes, train_size: int, epochs: int, batch_size: int) -> int:
 
     ``sizes`` are the layer sizes (inputs first). Each example costs three products per layer
     (forward ``W a``, the error ``δ W`` and the gradient ``δᵀ a``), each n_in x n_out
-    multiply-adds; each step costs ``STEP_OVERHEAD_WORK`` more, and its parameter count again
-    (the optimizer's update).
+    multiply-adds; each step costs ``STEP_OVERHEAD_WORK`` more, and ``STEP_WORK_PER_PARAMETER``
+    for each parameter.
     """
     sizes = [int(size) for size in sizes]
     per_example = 3 * sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:]))
-    parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    per_step = STEP_OVERHEAD_WORK + STEP_WORK_PER_PARAMETER * dense_parameters(sizes)
     steps = -(-int(train_size) // int(batch_size))
-    return int(epochs) * (int(train_size) * per_example + steps * (STEP_OVERHEAD_WORK + parameters))
+    return int(epochs) * (int(train_size) * per_example + steps * per_step)

@@ -15,7 +15,7 @@ train``'s options: ``--learning-rate`` is ``learning_rate``.
 
 from __future__ import annotations
 
-from . import activations, checks, initializers, losses, optimizers, schedules
+from . import activations, checks, initializers, limits, losses, optimizers, schedules
 from .datasets import INPUT_PREPROCESSING
 from .network import Network
 from .training import Trainer
@@ -130,9 +130,14 @@ def resolve(given: dict, preset: str | None = None) -> dict:
 
 
 def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
-    """The network the settings describe, for ``n_inputs`` inputs and ``n_outputs`` outputs."""
+    """The network the settings describe, for ``n_inputs`` inputs and ``n_outputs`` outputs.
+    Raises ValueError, before allocating anything, for more than ``limits.MAX_PARAMETERS``."""
+    sizes = [n_inputs, *settings["hidden"], n_outputs]
+    if limits.dense_parameters(sizes) > limits.MAX_PARAMETERS:
+        raise ValueError(f"a {'-'.join(map(str, sizes))} network would have {limits.dense_parameters(sizes):,} "
+                         f"parameters; nnet builds at most {limits.MAX_PARAMETERS:,} (nnet.limits.MAX_PARAMETERS)")
     return Network(
-        [n_inputs, *settings["hidden"], n_outputs],
+        sizes,
         activation=settings["activation"],
         output=settings["output"],
         cost=settings["cost"],

@@ -217,7 +217,7 @@ def _build_layers(path, meta: dict, tensors: dict) -> list[Dense]:
     layers = []
     for index, entry in enumerate(entries):
         where = f"{path}: layer {index}"
-        if not isinstance(entry, dict) or entry.get("kind") not in LAYERS:
+        if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str) or entry["kind"] not in LAYERS:
             raise ModelFileError(f"{where}: kind must be one of {sorted(LAYERS)}; got {brief(entry)}")
         layers.append(_dense(where, entry, meta["format_version"], index, len(entries), tensors, dtype))
     expected = {f"layers.{index}.{name}" for index, layer in enumerate(layers) for name in layer.parameters}

@@ -2,6 +2,11 @@
 
 The library never prints; these helpers are the only place nnet writes to a terminal. Progress
 goes to stderr (so ``nnet train > log.txt`` keeps a clean report on stdout), results to stdout.
+
+Text that comes from a file (a model's class names and metadata, a dataset's name, a file's own
+name) is shown with its control characters made visible (:func:`visible`): a model file cannot
+clear the screen, retitle the window, plant a hyperlink or overwrite a line with a carriage
+return. Tables, key-value lists, notes and error lines do it to every value they show.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import unicodedata
 from collections.abc import Sequence
 
 #: The most times a second a progress bar redraws.
@@ -20,16 +26,32 @@ class CLIError(Exception):
     """An expected failure: ``main`` prints ``nnet: error: <message>`` and exits 1."""
 
 
+#: Unicode's categories of characters that do something rather than show something: controls
+#: (escape sequences, carriage returns, bells), formats (right-to-left overrides, zero widths),
+#: and line and paragraph separators.
+_INVISIBLE = ("Cc", "Cf", "Zl", "Zp")
+
+
+def visible(text) -> str:
+    """``text`` with every control or format character written out as an escape (``\\x1b``,
+    ``\\r``, ``\\u202e``), as Python's ``repr`` writes them: shown, never obeyed."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(repr(char)[1:-1] if unicodedata.category(char) in _INVISIBLE else char for char in text)
+
+
 def error(message: str, stream=None) -> None:
-    """Print ONE line, ``nnet: error: <message>``, to stderr (newlines in the message are joined)."""
+    """Print ONE line, ``nnet: error: <message>``, to stderr (newlines in the message are joined,
+    other control characters made visible)."""
     stream = stream or sys.stderr
     line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
-    print(f"nnet: error: {line}", file=stream, flush=True)
+    print(f"nnet: error: {visible(line)}", file=stream, flush=True)
 
 
 def note(message: str, stream=None) -> None:
-    """A line of information on stderr (progress, where a checkpoint is)."""
-    print(message, file=stream or sys.stderr, flush=True)
+    """A line of information on stderr (progress, where a checkpoint is), shown visibly."""
+    print(visible(message), file=stream or sys.stderr, flush=True)
 
 
 def is_tty(stream) -> bool:
@@ -118,7 +140,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence], align: str | None = 
     numbers right-aligned. ``None`` cells print as ``-``.
     """
     cells = [[_cell(value) for value in row] for row in rows]
-    headers = [str(h) for h in headers]
+    headers = [visible(h) for h in headers]  # (class names head the confusion matrix)
     if align is None:
         first = rows[0] if rows else [""] * len(headers)
         align = "".join("r" if isinstance(value, (int, float)) else "l" for value in first)
@@ -134,16 +156,18 @@ def table(headers: Sequence[str], rows: Sequence[Sequence], align: str | None = 
 
 def key_values(pairs: Sequence[tuple[str, object]]) -> str:
     """``name   value`` lines, the names padded to one width."""
-    width = max((len(name) for name, _ in pairs), default=0)
-    return "\n".join(f"{name:<{width}}  {_cell(value)}" for name, value in pairs)
+    names = [visible(name) for name, _ in pairs]
+    width = max((len(name) for name in names), default=0)
+    return "\n".join(f"{name:<{width}}  {_cell(value)}" for name, (_, value) in zip(names, pairs))
 
 
 def _cell(value) -> str:
+    """A value as a table shows it: one line, control characters made visible."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return visible(value)
 
 
 def percent(fraction: float | None, digits: int = 2) -> str:

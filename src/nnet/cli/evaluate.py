@@ -64,7 +64,7 @@ def run(args) -> int:
     if args.json:
         _term.print_json(result)
         return 0
-    print(f"{args.model} on {data.name} ({args.split}, {len(y):,} images)\n")
+    print(f"{_term.visible(args.model)} on {_term.visible(data.name)} ({args.split}, {len(y):,} images)\n")
     print(_term.key_values([
         ("accuracy", f"{_term.percent(scores.accuracy)}  ({int(round(scores.accuracy * len(y))):,} of {len(y):,} right)"),
         ("cost", f"{scores.cost:.4f}"),

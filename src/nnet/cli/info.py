@@ -44,7 +44,7 @@ def run(args) -> int:
             **{key: _finite(value) for key, value in meta.items() if key not in description},
         })
         return 0
-    print(f"{args.model}: a {'-'.join(map(str, network.sizes))} network, "
+    print(f"{_term.visible(args.model)}: a {'-'.join(map(str, network.sizes))} network, "
           f"{network.n_parameters:,} parameters, {network.dtype.name}, {network.cost.name} cost\n")
     rows = [[layer["index"], layer["name"], layer["kind"], f"{layer['n_in']} -> {layer['n_out']}", layer["activation"],
              f"{layer['dropout']:g}" if layer["dropout"] else "", f"{layer['parameters']:,}"]

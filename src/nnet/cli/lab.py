@@ -85,7 +85,7 @@ def run(args) -> int:
     if not is_loopback(args.host):
         _term.note(f"warning: listening on {args.host}: anyone who can reach this machine can use the lab")
     what = args.model or "the default network (training now)"
-    print(f"nnet lab: serving {what} at {url}", flush=True)
+    print(f"nnet lab: serving {_term.visible(what)} at {url}", flush=True)
     if save_path is not None:
         _term.note(f"the page's Save button writes to {save_path}")
     _term.note("press Ctrl-C to stop")

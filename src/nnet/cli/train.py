@@ -45,6 +45,7 @@ run), ending with the same weights as an uninterrupted run."""
 EXAMPLES = """\
 examples:
   nnet train                                   # the defaults; saves model.safetensors
+  nnet train --epochs 20 --overwrite           # ... and again, replacing it
   nnet train --hidden 256,128 --epochs 20 --out big.safetensors
   nnet train --preset lesson                   # 784-30-10 sigmoid, quadratic cost, SGD 3.0
   nnet train --preset lesson --epochs 5        # a preset with one setting changed
@@ -127,7 +128,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data and files")
     data.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"{DATASET_HELP}. Default: mnist")
     data.add_argument("--validation", type=_setting("validation", _validation), metavar="N_OR_FRACTION", help="hold out the last N training images, or this fraction, for validation; 0 for none (default 5000)")
-    data.add_argument("--out", metavar="FILE", default="model.safetensors", help="where to save the model (default model.safetensors)")
+    data.add_argument("--out", metavar="FILE", default="model.safetensors", help="where to save the model (default model.safetensors; never over an existing file without --overwrite)")
+    data.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists (a trained model is your work: kept by default)")
     data.add_argument("--checkpoint-dir", metavar="DIR", help=f"save DIR/{CHECKPOINT_FILE} after every epoch")
     data.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR, with its settings")
 
@@ -154,7 +156,7 @@ def run(args) -> int:
         network, checkpoint, settings, resumed = load_resume(args.resume, given_settings(args), args.preset, DEFAULTS)
     else:
         settings = runs.resolve(given_settings(args), args.preset)
-    out = _writable_file(args.out, "--out")
+    out = _writable_file(args.out, "--out", overwrite=args.overwrite)
     resumed_folder = resumed.parent if args.resume else None
     checkpoint_dir = args.checkpoint_dir or (str(resumed_folder) if args.resume else None)
     checkpoint_file = checkpoint_path(checkpoint_dir, resumed_folder=resumed_folder)
@@ -225,12 +227,16 @@ def run(args) -> int:
     return 0
 
 
-def _writable_file(name: str, option: str) -> Path:
+def _writable_file(name: str, option: str, *, overwrite: bool = False) -> Path:
     """``name`` as a Path, once its folder is known to take a new file (checked by making and
-    removing one there, so that a run never trains for minutes and then fails to save)."""
+    removing one there, so that a run never trains for minutes and then fails to save), and, but
+    with ``overwrite``, once it is known that no file is there: a trained model is someone's work."""
     path = Path(name)
     if path.is_dir():
         raise CLIError(f"{option} {name}: is a folder; give a file name such as model.safetensors")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise CLIError(f"{option} {name} exists and may be a trained model: give another {option}, "
+                       f"or add --overwrite to replace it")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CLIError(f"{option} {name}: folder {folder} does not exist")

@@ -4,6 +4,7 @@ through raster decoders only, by the rules of :mod:`nnet.datasets.rules`."""
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -103,8 +104,12 @@ def is_image_file(path: Path) -> bool:
 
 
 def _read_image(image_module, file: Path) -> np.ndarray:
-    try:
-        with image_module.open(file, formats=IMAGE_FORMATS) as image:
+    try:  # (Pillow's warnings of damage it reads past are not shown: the file is read or refused)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = image_module.open(file, formats=IMAGE_FORMATS)
+        with warnings.catch_warnings(), image:
+            warnings.simplefilter("ignore")
             size = image.size
             if size != (IMAGE_SIDE, IMAGE_SIDE):
                 raise DataFormatError(

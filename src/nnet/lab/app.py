@@ -265,7 +265,7 @@ async def _read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
             raise PayloadError(f"the body is {length:,} bytes; the limit is {limit:,}", 413)
     kind = request.headers.get("content-type", "")
     if kind.split(";")[0].strip().lower() != "application/json":
-        raise PayloadError(f"send the body as JSON, with Content-Type: application/json; got {kind or 'none'!r}", 415)
+        raise PayloadError(f"send the body as JSON, with Content-Type: application/json; got {_shown(kind or 'none')}", 415)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -322,11 +322,17 @@ class _Guard:
         host = headers.get("host", "")
         name = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host.split(":")[0]
         if "*" not in self.allowed and name.lower() not in self.allowed:
-            return 400, f"the lab answers requests for {', '.join(sorted(self.allowed))}; got Host {host!r}"
+            return 400, f"the lab answers requests for {', '.join(sorted(self.allowed))}; got Host {_shown(host)}"
         origin = headers.get("origin")
         if scope["method"] not in ("GET", "HEAD") and origin and origin.split("://", 1)[-1] != host:
-            return 403, f"cross-site request refused: Origin {origin} is not this lab ({host})"
+            return 403, f"cross-site request refused: Origin {_shown(origin)} is not this lab ({_shown(host)})"
         return None
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A client's text (a path, a header) for a message: its repr, cut to ``limit`` characters."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[: limit - 5]}...{shown[-2:]}"
 
 
 async def _payload_error(request: Request, error: PayloadError | NonFiniteError) -> Response:
@@ -334,8 +340,9 @@ async def _payload_error(request: Request, error: PayloadError | NonFiniteError)
 
 
 async def _http_error(request: Request, error: HTTPException) -> Response:
-    message = {404: f"no such page or API route: {request.url.path} (GET /api lists the routes)",
-               405: f"{request.method} is not allowed on {request.url.path} (GET /api lists the routes)"}
+    path = _shown(request.url.path)
+    message = {404: f"no such page or API route: {path} (GET /api lists the routes)",
+               405: f"{_shown(request.method)} is not allowed on {path} (GET /api lists the routes)"}
     return _json({"error": message.get(error.status_code, str(error.detail))}, error.status_code)
 
 

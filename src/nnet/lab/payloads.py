@@ -26,6 +26,7 @@ import io
 import json
 import math
 import re
+import warnings
 
 import numpy as np
 
@@ -214,8 +215,10 @@ def _encoded_image(text) -> bytes:
     from PIL import Image
 
     try:  # read only the header: the size, before any decoding
-        with Image.open(io.BytesIO(blob), formats=IMAGE_FORMATS) as opened:
-            width, height = opened.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(blob), formats=IMAGE_FORMATS) as opened:
+                width, height = opened.size
     except Exception as error:  # noqa: BLE001 - Pillow raises many kinds for a bad file
         raise PayloadError(
             f'"image" is not an image in one of the formats the lab reads ({", ".join(IMAGE_FORMATS)}): '

@@ -250,8 +250,9 @@ class Lab:
         """``POST /api/train``: check the settings and start a run; PayloadError 409 if one is going."""
         self._refuse_if_running()
         train, test = self.train_data(), self.test_data()
-        settings = payloads.train_settings(data, DEFAULT_SETTINGS, len(train[0]))
         n_outputs = max(len(self._class_names or MNIST_CLASS_NAMES), int(train[1].max()) + 1)
+        settings = payloads.train_settings(data, DEFAULT_SETTINGS, len(train[0]), n_inputs=train[0].shape[1],
+                                           n_outputs=n_outputs)
         with self._runs_lock:
             self._refuse_if_running()
             self._runs_started += 1
