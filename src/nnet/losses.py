@@ -62,12 +62,16 @@ class Cost:
         """Raise ValueError if this cost cannot follow ``activation`` in the output layer."""
 
     def value(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: Activation,
-              weights: np.ndarray | None = None) -> float:
+              weights: np.ndarray | None = None, mean_over: float | None = None) -> float:
         """The cost averaged over the batch, a Python float. z, a, y: (n, k); ``activation`` is
-        the output layer's; ``weights`` (n,), optional, makes it the weighted mean."""
+        the output layer's; ``weights`` (n,), optional, makes it the weighted mean.
+
+        ``mean_over``: when these rows are one shard of a larger batch (data-parallel training,
+        :mod:`nnet.distributed`), that batch's row count (its total weight, when weighted): the
+        result is then this shard's share of the batch's mean, and the shares add up to it."""
         if weights is None:
-            return float(self.total(z, a, y, activation)) / len(y)
-        weight = float(np.add.reduce(weights, dtype=np.float64))
+            return float(self.total(z, a, y, activation)) / (len(y) if mean_over is None else mean_over)
+        weight = float(np.add.reduce(weights, dtype=np.float64)) if mean_over is None else mean_over
         if weight <= 0.0:
             return 0.0
         return float(np.dot(self.rows(z, a, y, activation), weights)) / weight
@@ -80,14 +84,15 @@ class Cost:
         activation: Activation,
         out: np.ndarray | None = None,
         weights: np.ndarray | None = None,
+        mean_over: float | None = None,
     ) -> np.ndarray:
         """δᴸ = ∂C/∂zᴸ of the output layer, (n, k), with C the batch mean (the weighted mean
-        when ``weights`` (n,) are given)."""
+        when ``weights`` (n,) are given; over ``mean_over`` as in :meth:`value`)."""
         out = self.summed_delta(z, a, y, activation, out)
         if weights is None:
-            out *= 1.0 / len(y)  # the batch mean: the only 1/n in nnet
+            out *= 1.0 / (len(y) if mean_over is None else mean_over)  # the batch mean: the only 1/n in nnet
             return out
-        weight = float(np.add.reduce(weights, dtype=np.float64))
+        weight = float(np.add.reduce(weights, dtype=np.float64)) if mean_over is None else mean_over
         share = weights / weight if weight > 0.0 else np.zeros_like(weights)  # w_x / Σ w
         out *= share.astype(out.dtype, copy=False)[:, None]
         return out

@@ -36,6 +36,8 @@ from .speed import Workspace
 #: Inputs are fed forward in slices of this many rows by predict and evaluate, which bounds
 #: their memory whatever the size of x.
 EVALUATION_BATCH = 4096
+SPARE_GRADIENTS = 3  #: free entries after the gradients (``gradient_buffer``), for nnet.distributed's tally
+
 
 def layer_name(index: int, n_layers: int) -> str:
     """The name of layer ``index`` (from 0) of ``n_layers``: "hidden 1", "hidden 2", ..., "output"."""
@@ -191,7 +193,8 @@ class Network:
         arrays.sort(key=lambda pair: pair[1] not in pair[0].decayed)  # stable: layer order kept
         total = sum(layer.parameters[name].size for layer, name in arrays)
         self.parameters = np.empty(total, self.dtype)
-        self.gradients = np.zeros(total, self.dtype)
+        self.gradient_buffer = np.zeros(total + SPARE_GRADIENTS, self.dtype)  # one message in nnet.distributed
+        self.gradients = self.gradient_buffer[:total]
         self.n_decayed = sum(layer.parameters[name].size for layer, name in arrays if name in layer.decayed)
         at = 0
         for layer, name in arrays:
@@ -349,21 +352,21 @@ class Network:
             return result, self.layers[0].backpropagate(space.deltas[0], cache=space.caches[0])
         return result
 
-    def backprop_batch(self, space: Workspace, rng: np.random.Generator | None = None) -> float:
+    def backprop_batch(self, space: Workspace, rng: np.random.Generator | None = None, mean_over=None) -> float:
         """Backpropagation on the minibatch in ``space`` (:class:`nnet.speed.Workspace`: x and
         targets filled in by the data path): fills ``self.gradients`` and returns the batch's
-        mean cost C (weighted by ``space.weights`` when there are any). The training loop's hot
-        path: no checks, no copies, no allocation."""
+        mean cost C (weighted by ``space.weights`` if any; over ``mean_over`` rows for a shard of a
+        larger batch, see :mod:`nnet.distributed`). The hot path: no checks, copies or allocation."""
         layers, zs, activations, deltas, caches = self.layers, space.zs, space.activations, space.deltas, space.caches
         # Feedforward, keeping each layer's zˡ = Wˡ aˡ⁻¹ + bˡ and aˡ = σ(zˡ) for the way back.
         inputs = [space.x]  # what each layer reads: x, then the output of the layer below
         for layer, z, a, cache in zip(layers, zs, activations, caches):
             inputs.append(layer.forward(inputs[-1], z, a, cache, rng))
         output, targets, weights = layers[-1].activation, space.targets, space.weights
-        cost = self.cost.value(zs[-1], activations[-1], targets, output, weights)
+        cost = self.cost.value(zs[-1], activations[-1], targets, output, weights, mean_over)
 
         # BP1  δᴸ = ∇ₐC ⊙ σ'(zᴸ)        the output error, from the cost (which holds the 1/n)
-        delta = self.cost.delta(zs[-1], activations[-1], targets, output, out=deltas[-1], weights=weights)
+        delta = self.cost.delta(zs[-1], activations[-1], targets, output, deltas[-1], weights, mean_over)
         for l in range(len(layers) - 1, -1, -1):
             layer = layers[l]
             # BP3  ∂C/∂bˡ = δˡ   and   BP4  ∂C/∂Wˡ = δˡ (aˡ⁻¹)ᵀ,   summed over the batch's rows

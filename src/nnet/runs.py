@@ -148,13 +148,14 @@ def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
     )
 
 
-def build_trainer(network: Network, settings: dict, callbacks=()) -> Trainer:
-    """The trainer the settings describe. Records in ``settings`` the optimizer's values in use
-    (its own defaults for those that were None), so that a model file says what was done."""
+def build_trainer(network: Network, settings: dict, callbacks=(), comm=None) -> Trainer:
+    """The trainer the settings describe (data-parallel over ``comm``'s processes, if given).
+    Records in ``settings`` the optimizer's values in use (its own defaults for those that were
+    None), so that a model file says what was done."""
     optimizer = optimizers.get(settings["optimizer"], **{name: settings[name] for name in OPTIMIZER_SETTINGS})
     trainer = Trainer(network, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"],
                       lr_schedule=settings["lr_schedule"], early_stopping=settings["early_stopping"],
-                      callbacks=callbacks, seed=settings["seed"])
+                      callbacks=callbacks, seed=settings["seed"], comm=comm)
     settings["learning_rate"] = optimizer.learning_rate
     settings["momentum"] = getattr(optimizer, "momentum", None)
     settings["weight_decay"] = optimizer.weight_decay

@@ -13,7 +13,8 @@ and let the optimizer take a step. Around that loop this module adds what real t
   optimizer state of the end of the last good epoch and raises :class:`DivergenceError`;
 - determinism: epoch e shuffles and draws its dropout masks from a generator seeded by
   ``(seed, e)``, so the same seed and data give bit-identical weights, and a run resumed from a
-  checkpoint continues exactly as an uninterrupted one.
+  checkpoint continues exactly as an uninterrupted one;
+- data-parallel training (``comm=``, :mod:`nnet.distributed`): the steps of one process, taken by several.
 
 The loop asks of the network only its public face: ``examples`` (the data path's checked
 training set), ``backprop_batch``, ``evaluate``, and the flat ``parameters`` and ``gradients``
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks, optimizers, schedules, speed
+from . import checks, distributed, optimizers, schedules, speed
 from .data import split_validation
 from .history import EpochRecord, History
 
@@ -111,6 +112,8 @@ class Trainer:
         Seeds the shuffling and dropout; chosen at random (and kept in the History) when None.
     shuffle : bool
         Shuffle the training examples every epoch (True, as the lessons do).
+    comm : mpi4py communicator, optional
+        Train data-parallel with its processes, each calling ``run`` alike (:mod:`nnet.distributed`).
 
     Attributes
     ----------
@@ -118,8 +121,10 @@ class Trainer:
     """
 
     def __init__(self, network, optimizer="sgd", *, epochs: int = 10, batch_size: int = 32, lr_schedule=None,
-                 early_stopping: int | None = None, callbacks=(), seed: int | None = None, shuffle: bool = True):
+                 early_stopping: int | None = None, callbacks=(), seed: int | None = None, shuffle: bool = True,
+                 comm=None):
         self.network = network
+        self.group = distributed.group(comm)
         self.epochs = checks.positive_int("epochs", epochs)
         self.batch_size = checks.positive_int("batch_size", batch_size)
         self.early_stopping = None if early_stopping is None else checks.positive_int("early_stopping", early_stopping)
@@ -172,19 +177,23 @@ class Trainer:
     def run(self, x, y, validation_data=None, sample_weight=None) -> History:
         """Train on (x, y) for the remaining epochs (rows weighted by ``sample_weight`` (n,) if
         given); returns the History."""
-        network = self.network
-        examples = network.examples(x, y, sample_weight)  # checked once; uint8 pixels stay uint8 until a batch
-        if validation_data is not None:
-            x_val, y_val = validation_data
-            network.examples(x_val, y_val)  # check once, before the first epoch
-        n = len(examples)
-        batch_size = min(self.batch_size, n)
-        batches = -(-n // batch_size)
-        state = TrainingState(network, self, self.epochs, batches, self.history)
-        space = speed.Workspace(network.layers, batch_size, network.n_outputs, network.dtype,
+        network, group = self.network, self.group
+        with group.agreement():  # bad data on any process: every process stops, with that error
+            examples = network.examples(x, y, sample_weight)  # checked once; uint8 pixels stay uint8 until a batch
+            if validation_data is not None:
+                network.examples(*validation_data)  # check once, before the first epoch
+        batch_size = min(self.batch_size, len(examples))
+        state = TrainingState(network, self, self.epochs, -(-len(examples) // batch_size), self.history)
+        space = speed.Workspace(network.layers, group.largest_shard(batch_size), network.n_outputs, network.dtype,
                                 weighted=examples.weights is not None)
-        last_good = np.empty_like(network.parameters)  # the end of the last good epoch
+        step = distributed.shard_step(network, examples, space, group) if group.parallel else _step(network, examples, space)
+        with group.ending_the_job(agreed=DivergenceError):  # (met by every process at the same batch)
+            self._epochs(examples, step, validation_data, state, batch_size)
+        return self.history
 
+    def _epochs(self, examples, step, validation_data, state: TrainingState, batch_size: int) -> None:
+        network, group, n, batches = self.network, self.group, len(examples), state.batches
+        last_good = np.empty_like(network.parameters)  # the end of the last good epoch
         for callback in self.callbacks:
             callback.on_train_begin(state)
         # Overflow is the divergence guard's business.
@@ -202,41 +211,46 @@ class Trainer:
                 for callback in self.callbacks:
                     callback.on_epoch_begin(state)
 
-                cost_sum, correct = 0.0, 0
+                cost_sum, correct, seen, asked = 0.0, 0, 0, False
                 for batch in range(batches):
                     rows = order[batch * batch_size : (batch + 1) * batch_size]
-                    step = space if len(rows) == batch_size else space.rows(len(rows))
-                    examples.gather(rows, step.x, step.targets, step.labels, step.weights)
-                    cost = network.backprop_batch(step, rng)
+                    cost, batch_correct, stopped = step(rows, rng, asked)
+                    if stopped:  # a process's callback asked to stop after the previous batch
+                        break
                     if not math.isfinite(cost):
                         self._restore(last_good, last_good_state)
                         raise _divergence(self, epoch, batch, batches, cost)
                     for callback in self.callbacks:
                         callback.on_gradients(state)
                     self.optimizer.step(split)
-                    batch_correct = examples.count_correct(step.activations[-1], step.labels)
                     cost_sum += cost * len(rows)
                     correct += batch_correct
+                    seen += len(rows)
                     if self.callbacks:
                         state.batch, state.batch_size = batch, len(rows)
                         state.batch_cost = cost
                         state.batch_accuracy = batch_correct / len(rows) if examples.classifies else math.nan
                         for callback in self.callbacks:
                             callback.on_batch_end(state)
-                        if state.stop_training:
-                            break
+                        asked = state.stop_training
+                        if asked and not group.parallel:
+                            break  # (with several processes, the next step tells them all)
 
                 if not np.isfinite(network.parameters).all():
                     self._restore(last_good, last_good_state)
                     raise _divergence(self, epoch, batches - 1, batches, math.inf)
-                seen = min((batch + 1) * batch_size if state.stop_training else n, n)
-                validation = None if validation_data is None else network.evaluate(x_val, y_val)
+                validation = None  # (cost, accuracy), measured by rank 0 alone
+                if validation_data is not None and group.rank == 0:
+                    validation = network.evaluate(*validation_data)
+                    validation = (validation.cost, validation.accuracy)
+                if group.parallel:  # rank 0's validation, and a stop asked anywhere, for all
+                    validation, state.stop_training = group.end_epoch(validation, state.stop_training)
                 record = EpochRecord(
                     epoch=epoch + 1,
                     train_cost=cost_sum / seen,
                     train_accuracy=correct / seen if examples.classifies else None,
-                    validation_cost=None if validation is None else validation.cost,
-                    validation_accuracy=None if validation is None else validation.accuracy,
+                    validation_cost=None if validation is None else validation[0],
+                    validation_accuracy=None if validation is None else validation[1],
                     learning_rate=self.optimizer.learning_rate,
                     seconds=time.perf_counter() - started,
                 )
@@ -248,6 +262,8 @@ class Trainer:
                 state.record = record
                 for callback in self.callbacks:
                     callback.on_epoch_end(state)
+                if group.parallel:  # a callback's stop, wherever it was asked
+                    state.stop_training = group.any(state.stop_training)
                 if state.stop_training:
                     break
 
@@ -255,7 +271,6 @@ class Trainer:
             np.copyto(network.parameters, self.best_parameters)
         for callback in self.callbacks:
             callback.on_train_end(state)
-        return self.history
 
     def _restore(self, parameters: np.ndarray, optimizer_state: dict) -> None:
         """Put back the parameters and optimizer state of the end of the last good epoch."""
@@ -286,7 +301,8 @@ class Trainer:
 def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", learning_rate: float | None = None,
         momentum: float | None = None, weight_decay: float | None = None, lr_schedule=None, validation_data=None,
         validation_split: int | float | None = None, early_stopping: int | None = None, callbacks=(),
-        seed: int | None = None, shuffle: bool = True, resume: dict | None = None, sample_weight=None) -> History:
+        seed: int | None = None, shuffle: bool = True, resume: dict | None = None, sample_weight=None,
+        comm=None) -> History:
     """Train ``network`` on (x, y) by minibatch gradient descent; ``net.fit(x, y, ...)`` is this.
 
     Parameters
@@ -321,6 +337,8 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
         A :meth:`Trainer.checkpoint`: continue that run after its last finished epoch.
     sample_weight : array of shape (n,), optional
         How much each row counts: the cost of a minibatch is the weighted mean of its rows'.
+    comm : mpi4py communicator, optional
+        Train data-parallel with its processes, each calling fit alike (:mod:`nnet.distributed`).
 
     Returns
     -------
@@ -350,10 +368,23 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
     else:
         optimizer = optimizers.get(optimizer, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay)
     trainer = Trainer(network, optimizer, epochs=epochs, batch_size=batch_size, lr_schedule=lr_schedule,
-                      early_stopping=early_stopping, callbacks=callbacks, seed=seed, shuffle=shuffle)
+                      early_stopping=early_stopping, callbacks=callbacks, seed=seed, shuffle=shuffle, comm=comm)
     if resume is not None:
         trainer.restore(resume)
     return trainer.run(x, y, validation_data, sample_weight)
+
+
+def _step(network, examples, space: speed.Workspace):
+    """The training step of one process alone: ``step(rows, rng, asked)`` backpropagates the
+    batch ``rows`` into ``network.gradients`` and returns ``(cost, correct answers, False)``."""
+
+    def step(rows, rng, asked):
+        batch = space if len(rows) == space.capacity else space.rows(len(rows))
+        examples.gather(rows, batch.x, batch.targets, batch.labels, batch.weights)
+        cost = network.backprop_batch(batch, rng)
+        return cost, examples.count_correct(batch.activations[-1], batch.labels), False
+
+    return step
 
 
 def _divergence(trainer: Trainer, epoch: int, batch: int, batches: int, cost: float) -> DivergenceError:

@@ -80,8 +80,9 @@ def is_path_spec(spec: str) -> bool:
     return spec.startswith((".", "~")) or any(separator in spec for separator in separators)
 
 
-def resolve(spec: str, *, quiet: bool = False) -> Data:
-    """Load the dataset named by ``spec``: a registered name first, else a path."""
+def resolve(spec: str, *, quiet: bool = False, mapped: bool = False) -> Data:
+    """Load the dataset named by ``spec``: a registered name first, else a path (``mapped``:
+    its training images left on disk where the files allow, see nnet.datasets.mapped)."""
     from nnet import datasets
 
     if not spec.strip():
@@ -103,7 +104,7 @@ def resolve(spec: str, *, quiet: bool = False) -> Data:
             f"unknown dataset {spec!r}: not a registered name ({', '.join(datasets.names())}) "
             f"nor an existing folder, .npz or .csv file"
         )
-    loaded = datasets.load_path(candidate)
+    loaded = datasets.load_path(candidate, mapped=mapped)
     return Data(
         spec, loaded.kind, list(loaded.class_names), loaded.train, loaded.test, tuple(loaded.image_shape),
         str(candidate.resolve()), [loaded.note] if loaded.note else [],

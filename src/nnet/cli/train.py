@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from nnet import distributed
 from nnet.runs import DEFAULTS, PRESETS, check_setting
 from nnet.training import DivergenceError
 
@@ -147,32 +149,47 @@ def given_settings(args) -> dict:
 
 
 def run(args) -> int:
+    """Train; under ``mpiexec -n N`` (N > 1), data-parallel (nnet.distributed): every process
+    runs this command, rank 0 alone prints, validates and writes files, and the others stay
+    silent (a failure met by one of them alone is reported by nnet.distributed, on stderr)."""
+    group = distributed.Group(distributed.world())
+    if group.rank:
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of this process
+    return _run(args, group)
+
+
+def _run(args, group) -> int:
     from nnet import runs, save
 
     started = time.perf_counter()
-    quiet = args.quiet
+    quiet = args.quiet or group.rank != 0
     checkpoint = None
-    if args.resume:
-        network, checkpoint, settings, resumed = load_resume(args.resume, given_settings(args), args.preset, DEFAULTS)
-    else:
-        settings = runs.resolve(given_settings(args), args.preset)
-    out = _writable_file(args.out, "--out", overwrite=args.overwrite)
-    resumed_folder = resumed.parent if args.resume else None
-    checkpoint_dir = args.checkpoint_dir or (str(resumed_folder) if args.resume else None)
-    checkpoint_file = checkpoint_path(checkpoint_dir, resumed_folder=resumed_folder)
-
-    data = _data(settings["dataset"], quiet)
-    (x_train, y_train), validation = _split(data, settings["validation"], "validation" in given_settings(args))
-    try:
-        if checkpoint is None:
-            network = runs.build_network(settings, x_train.shape[1], len(data.classes))
-        elif network.n_inputs != x_train.shape[1] or network.n_outputs != len(data.classes):
-            raise CLIError(f"the checkpoint's network ({network.sizes}) does not fit the dataset {data.name}")
-        progress = None if quiet else Progress()
-        writer = None if checkpoint_file is None else CheckpointWriter(checkpoint_file, {})
-        trainer = runs.build_trainer(network, settings, [callback for callback in (progress, writer) if callback])
-    except (ValueError, TypeError) as failure:
-        raise CLIError(str(failure)) from None
+    with group.agreement():  # every process sets up alike; one's failure stops them all
+        if args.resume:
+            network, checkpoint, settings, resumed = load_resume(args.resume, given_settings(args), args.preset, DEFAULTS)
+        else:
+            settings = runs.resolve(given_settings(args), args.preset)
+        out = _writable_file(args.out, "--out", overwrite=args.overwrite) if group.rank == 0 else Path(args.out)
+        resumed_folder = resumed.parent if args.resume else None
+        checkpoint_dir = args.checkpoint_dir or (str(resumed_folder) if args.resume else None)
+        checkpoint_file = checkpoint_path(checkpoint_dir, resumed_folder=resumed_folder) if group.rank == 0 else None
+        # rank 0 first, so that a dataset to download is downloaded once; then the others
+        data = _data(settings["dataset"], quiet, mapped=group.parallel) if group.rank == 0 else None
+    with group.agreement():
+        if data is None:
+            data = _data(settings["dataset"], quiet, mapped=group.parallel)
+        (x_train, y_train), validation = _split(data, settings["validation"], "validation" in given_settings(args))
+        try:
+            if checkpoint is None:
+                network = runs.build_network(settings, x_train.shape[1], len(data.classes))
+            elif network.n_inputs != x_train.shape[1] or network.n_outputs != len(data.classes):
+                raise CLIError(f"the checkpoint's network ({network.sizes}) does not fit the dataset {data.name}")
+            progress = None if quiet else Progress()
+            writer = None if checkpoint_file is None else CheckpointWriter(checkpoint_file, {})
+            trainer = runs.build_trainer(network, settings, [callback for callback in (progress, writer) if callback],
+                                         comm=group.comm)
+        except (ValueError, TypeError) as failure:
+            raise CLIError(str(failure)) from None
     settings["dataset"] = data.spec
     settings["sizes"] = list(network.sizes)
     described = {"name": data.name, "path": data.path, "kind": data.kind, "train": len(x_train),
@@ -198,6 +215,8 @@ def run(args) -> int:
         history = trainer.run(x_train, y_train, validation)
         if progress is not None:
             progress.close()
+        if group.rank:  # rank 0 scores and saves
+            return 0
         scores = runs.scores(network, train=(x_train, y_train), validation=validation, test=data.test)
         save(network, out, metadata=metadata(history, scores))  # atomic: a Ctrl-C leaves no half-written file
     except KeyboardInterrupt:
@@ -255,10 +274,10 @@ def divergence_message(failure: DivergenceError, base_learning_rate: float) -> s
     return f"{failure} Retry with: nnet train --learning-rate {base_learning_rate / 10:g}. No model was saved."
 
 
-def _data(spec: str, quiet: bool):
+def _data(spec: str, quiet: bool, mapped: bool = False):
     from .data import resolve
 
-    return resolve(spec, quiet=quiet)
+    return resolve(spec, quiet=quiet, mapped=mapped)
 
 
 def _split(data, validation, explicit: bool):

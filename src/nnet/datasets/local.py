@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import DataFormatError
 from .loaders import read_labelled_images
+from .mapped import map_labelled_images
 from .registry import IMAGE_SIDE
 from .image_csv import load_csv
 from .image_folder import load_image_folder
@@ -65,8 +66,12 @@ class LocalDataset(NamedTuple):
     note: str | None = None  # how the test set was chosen, when the data did not name one
 
 
-def load_path(path: str | os.PathLike[str]) -> LocalDataset:
+def load_path(path: str | os.PathLike[str], *, mapped: bool = False) -> LocalDataset:
     """Read the dataset at ``path``: an IDX folder, a class-subfolder tree, an .npz or a .csv.
+
+    ``mapped``: leave the training images on disk, memory-mapped, where the files allow it
+    (uncompressed IDX, an .npz stored without compression: :mod:`.mapped`), for data-parallel
+    training, whose processes each read only their rows.
 
     Returns
     -------
@@ -84,7 +89,7 @@ def load_path(path: str | os.PathLike[str]) -> LocalDataset:
     path = Path(path).expanduser()
     if path.is_dir():
         if any((path / stem).is_file() or (path / f"{stem}.gz").is_file() for pair in IDX_NAMES.values() for stem in pair):
-            return _idx_folder(path)
+            return _idx_folder(path, mapped)
         if any(entry.is_dir() and not entry.name.startswith(".") for entry in path.iterdir()):
             x, y, names = load_image_folder(path)
             train, test = split_stratified(x, y, source=str(path))
@@ -97,7 +102,7 @@ def load_path(path: str | os.PathLike[str]) -> LocalDataset:
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            return _npz(path)
+            return _npz(path, mapped)
         if suffix == ".csv":
             x, y, names = load_csv(path)
             return _last_tenth(x, y, names, "csv", path)
@@ -112,7 +117,7 @@ def _expected_idx() -> str:
     return ", ".join(f"{stem}[.gz]" for pair in IDX_NAMES.values() for stem in pair)
 
 
-def _idx_folder(folder: Path) -> LocalDataset:
+def _idx_folder(folder: Path, mapped: bool = False) -> LocalDataset:
     parts = {}
     for part, stems in IDX_NAMES.items():
         files = []
@@ -123,20 +128,21 @@ def _idx_folder(folder: Path) -> LocalDataset:
                     f"{folder}: no {stem}[.gz] in this folder; a dataset folder holds {_expected_idx()}"
                 )
             files.append(found[0])
-        parts[part] = read_labelled_images(*files, flatten=False), files[0]
+        on_disk = map_labelled_images(*files) if mapped and part == "train" else None
+        parts[part] = on_disk or read_labelled_images(*files, flatten=False), files[0]
     ((x_train, y_train), train_file), ((x_test, y_test), test_file) = parts["train"], parts["test"]
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataFormatError(
             f"{folder}: the training and test images differ in size ({train_file.name}: "
             f"{'x'.join(map(str, x_train.shape[1:]))}, {test_file.name}: {'x'.join(map(str, x_test.shape[1:]))})"
         )
-    shape = (int(x_train.shape[1]), int(x_train.shape[2]))
+    shape = (int(x_test.shape[1]), int(x_test.shape[2]))
     train, test = (x_train.reshape(len(x_train), -1), y_train), (x_test.reshape(len(x_test), -1), y_test)
     return LocalDataset(train, test, default_class_names(y_train, y_test), shape, "idx")
 
 
-def _npz(path: Path) -> LocalDataset:
-    arrays = read_npz(path)
+def _npz(path: Path, mapped: bool = False) -> LocalDataset:
+    arrays = read_npz(path, on_disk=("x_train", "x") if mapped else ())
     split = ("x_train", "y_train", "x_test", "y_test")
     names = arrays.get("class_names")
     if all(key in arrays for key in split):

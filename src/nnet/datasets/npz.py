@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import limits
 from .errors import DataFormatError
+from .mapped import map_npz_images
 from .rules import Result, arrays_to_dataset
 
 def load_npz(path: str | os.PathLike[str]) -> Result:
@@ -46,8 +47,9 @@ def load_npz(path: str | os.PathLike[str]) -> Result:
     return arrays_to_dataset(arrays["x"], arrays["y"], arrays.get("class_names"), source=str(path))
 
 
-def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` archive, read into memory, by name (in the archive's order).
+def read_npz(path: str | os.PathLike[str], on_disk: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, read into memory, by name (in the archive's order);
+    those named in ``on_disk`` memory-mapped instead where they can be (:mod:`.mapped`).
 
     Nothing is allocated at a size the archive merely claims: each member's ``.npy`` header is
     read first, and its array must fill exactly the member's uncompressed size, which may be at
@@ -68,7 +70,12 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 members = [info for info in archive.infolist() if info.filename.endswith(".npy")]
                 for info in members:
                     _check_member(path, info, size, archive)
-                return {info.filename[: -len(".npy")]: _read_member(archive, info) for info in members}
+                arrays = {}
+                for info in members:
+                    name = info.filename[: -len(".npy")]
+                    mapped = map_npz_images(path, name) if name in on_disk else None
+                    arrays[name] = _read_member(archive, info) if mapped is None else mapped
+                return arrays
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, OverflowError) as error:
         if isinstance(error, DataFormatError):
             raise

@@ -146,6 +146,8 @@ def checked_pixels(
 
     ``text=True`` (numbers parsed from text, as floats): whole numbers count as integers.
     """
+    if values.dtype == np.uint8:  # already pixels: nothing to check, nothing to read (a map stays one)
+        return np.ascontiguousarray(values)
     kind = values.dtype.kind
     if kind not in "uif":
         raise DataFormatError(f"{where(0)}: expected numeric pixels, got dtype {values.dtype}")
