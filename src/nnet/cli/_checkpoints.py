@@ -9,6 +9,7 @@ is bit for bit the weights of an uninterrupted run.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from nnet.runs import check_setting
@@ -119,9 +120,10 @@ def interrupted(trainer, writer: CheckpointWriter | None) -> int:
         when = "after the last epoch, before the model was saved"
     else:
         when = f"during epoch {epoch + 1} of {trainer.epochs}"
-    if writer is not None and writer.saved_epoch:
+    saved = None if writer is None else _saved_epoch(writer)
+    if saved:
         where = (
-            f"no model was saved; the last checkpoint is {writer.path} (after epoch {writer.saved_epoch}); "
+            f"no model was saved; the last checkpoint is {writer.path} (after epoch {saved}); "
             f"continue with: nnet train --resume {writer.path.parent}"
         )
     elif writer is not None:
@@ -133,3 +135,15 @@ def interrupted(trainer, writer: CheckpointWriter | None) -> int:
         )
     _term.note(f"nnet: interrupted {when}; {where}")
     return EXIT_INTERRUPTED
+
+
+def _saved_epoch(writer: CheckpointWriter) -> int:
+    """The epoch of the checkpoint on disk. Ctrl-C may land after a save's rename and before the
+    writer noted it, so the file itself says; 0 when there is none (or it cannot be read)."""
+    from nnet.serialization import ModelFileError, read_safetensors
+
+    try:
+        _, container = read_safetensors(writer.path)
+        return int(json.loads(container["nnet"])["checkpoint"]["next_epoch"])
+    except (OSError, ModelFileError, KeyError, TypeError, ValueError):
+        return writer.saved_epoch
