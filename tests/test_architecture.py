@@ -44,6 +44,17 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     assert "nnet.activations is not allowed to import nnet.cli" in result.stdout
 
 
+def test_every_module_stands_on_a_floor():
+    """A module left out of the contract could import anything: each one of nnet is on a floor."""
+    tomllib = pytest.importorskip("tomllib")
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    listed = {name.strip() for floor in contract["layers"] for name in floor.split("|")}
+    modules = {f"nnet.{path.stem if path.is_file() else path.name}" for path in PACKAGE.iterdir()
+               if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()}
+    assert modules - listed == set(), "not on any floor of pyproject.toml's import contract"
+    assert listed - modules == set(), "on a floor, but not a module of nnet"
+
+
 def test_no_module_is_longer_than_one_sitting():
     lengths = {path.relative_to(PACKAGE.parent).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
                for path in PACKAGE.rglob("*.py")}

@@ -11,51 +11,59 @@ The feed-forward network of the classic lessons, from scratch on NumPy::
     net.predict(x_test[:5])
 
 Importing nnet changes nothing outside it (no environment variable, no thread, no processor
-setting); what makes training fast is switched on while training runs (:mod:`nnet.speed`).
+setting), and loads nothing either: each name below is imported on first use, so ``import nnet``
+is instant and a program may still set up NumPy's BLAS before NumPy loads (the ``nnet`` command
+does: :mod:`nnet._program`). What makes training fast is switched on while training runs
+(:mod:`nnet.speed`).
 """
 
-from . import activations, initializers, losses, optimizers, schedules
-from ._safetensors import ModelFileError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from ._version import __version__
-from .history import EpochRecord, History
-from .layers import Dense, Layer
-from .network import Network, Scores, Trace
-from .serialization import load, save
-from .training import Callback, DivergenceError, Trainer, TrainingError, TrainingState, fit
 
-__all__ = [
-    "Callback",
-    "Dense",
-    "DivergenceError",
-    "EpochRecord",
-    "History",
-    "Layer",
-    "ModelFileError",
-    "Network",
-    "Scores",
-    "Trace",
-    "Trainer",
-    "TrainingError",
-    "TrainingState",
-    "__version__",
-    "activations",
-    "fit",
-    "initializers",
-    "load",
-    "losses",
-    "optimizers",
-    "save",
-    "schedules",
-]
+#: The names ``nnet`` offers, and the module each lives in.
+_NAMES = {
+    "Network": "network", "Trace": "network", "Scores": "network",
+    "Dense": "layers", "Layer": "layers",
+    "fit": "training", "Trainer": "training", "Callback": "training", "TrainingState": "training",
+    "TrainingError": "training", "DivergenceError": "training",
+    "History": "history", "EpochRecord": "history",
+    "save": "serialization", "load": "serialization", "ModelFileError": "_safetensors",
+    "export_onnx": "onnx_export",
+}
+#: The submodules ``nnet.<name>`` gives without an import of its own.
+_MODULES = (
+    "activations", "losses", "initializers", "optimizers", "schedules", "metrics", "data", "speed", "runs",
+    "checkpoints", "callbacks", "datasets", "images", "plots", "tables", "preprocessing", "sklearn",
+)
+
+__all__ = ["__version__", *_NAMES, *_MODULES]
 
 
-def __getattr__(name):
-    # Submodules with optional dependencies or data load on first use: nnet.datasets, ...
-    import importlib
+def __getattr__(name: str):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'nnet' has no attribute {name!r}")
+    globals()[name] = value  # the next use finds it directly
+    return value
 
-    if name in {"datasets", "images", "plots", "metrics", "data", "speed", "runs", "checkpoints", "callbacks",
-                "tables", "preprocessing", "sklearn"}:
-        return importlib.import_module(f".{name}", __name__)
-    if name == "export_onnx":
-        return importlib.import_module(".onnx_export", __name__).export_onnx
-    raise AttributeError(f"module 'nnet' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_NAMES, *_MODULES})
+
+
+if TYPE_CHECKING:  # what static tools (editors, type checkers) see: the same names, imported
+    from . import activations, initializers, losses, optimizers, schedules
+    from ._safetensors import ModelFileError
+    from .history import EpochRecord, History
+    from .layers import Dense, Layer
+    from .network import Network, Scores, Trace
+    from .onnx_export import export_onnx
+    from .serialization import load, save
+    from .training import Callback, DivergenceError, Trainer, TrainingError, TrainingState, fit

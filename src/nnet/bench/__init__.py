@@ -28,12 +28,16 @@ Run ``nnet bench`` (or ``python benchmarks/speed.py``); ``--help`` lists the opt
 
 from __future__ import annotations
 
-import json
-import os
-import sys
+from .. import _program
 
-from .measure import machine, run_config, run_train_98, set_threads
-from .runners import CONFIGS, RUNNERS, Config, available_libraries
+_program.prepare()  # before anything loads NumPy, as the nnet command does
+
+import json  # noqa: E402 - after the program's settings
+import os  # noqa: E402
+import sys  # noqa: E402
+
+from .measure import machine, run_config, run_train_98, set_threads  # noqa: E402
+from .runners import CONFIGS, RUNNERS, Config, available_libraries  # noqa: E402
 
 __all__ = ["CONFIGS", "RUNNERS", "Config", "add_arguments", "format_table", "main", "run", "set_threads"]
 

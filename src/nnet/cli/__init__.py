@@ -16,11 +16,15 @@ traceback), 2 bad usage (argparse's own), 130 interrupted with Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
+from .. import _program
 
-from ._term import CLIError, error
+_program.prepare()  # before anything loads NumPy: the nnet program's own BLAS settings
+
+import argparse  # noqa: E402 - after the program's settings
+import importlib  # noqa: E402
+import sys  # noqa: E402
+
+from ._term import CLIError, error  # noqa: E402
 
 #: The commands, in the order ``nnet --help`` lists them: module names in this package.
 COMMANDS = (
