@@ -158,12 +158,33 @@ def test_a_smaller_batch_reuses_the_cache_and_stays_right():
         delta = layer.error(upstream[:n].copy(), z[:n], a[:n], cache)
         layer.gradient(delta, x[:n], cache)
         dx = layer.backpropagate(delta, cache=cache)
-    columns = cache["columns"]
+    kept = cache["windows"]
     _, fresh, fresh_dx = backward(layer, x[:2], upstream[:2])
-    assert cache["columns"] is columns  # not reallocated for the smaller batch
+    assert cache["windows"] is kept  # not reallocated for the smaller batch
     np.testing.assert_allclose(layer.dW, fresh["W"], rtol=1e-12)
     np.testing.assert_allclose(layer.db, fresh["b"], rtol=1e-12)
     np.testing.assert_allclose(dx, fresh_dx, rtol=1e-12)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_both_layouts_of_the_windows_agree(geometry, monkeypatch):
+    """Rows (channels last) or columns: the same numbers, whichever the layer picks."""
+    layer, x = make(geometry, activation="tanh")
+    upstream = np.random.default_rng(2).normal(size=(len(x), *layer.output_shape))
+    results = []
+    for last in (False, True):
+        monkeypatch.setattr(Conv2D, "channels_last", property(lambda self, last=last: last))
+        results.append(backward(layer, x, upstream))
+    (a0, g0, dx0), (a1, g1, dx1) = results
+    np.testing.assert_allclose(a1, a0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g1["W"], g0["W"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g1["b"], g0["b"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx1, dx0, rtol=1e-12, atol=1e-12)
+
+
+def test_the_layout_follows_the_longest_copy():
+    assert not Conv2D(1, 20, 5, input_shape=(1, 28, 28)).channels_last  # rows of 24 pixels beat 5 numbers
+    assert Conv2D(20, 40, 5, input_shape=(20, 12, 12)).channels_last  # 5 x 20 channels beat rows of 8
 
 
 def test_gradient_without_a_training_forward_is_refused():

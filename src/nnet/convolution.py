@@ -19,17 +19,24 @@ neuron per position; F sets of shared weights give F feature maps::
     z, a, δ    (n, F, H_out, W_out)  F feature maps, H_out = (H + 2 padding - kh) // stride + 1
 
 Written as matrices this is the fully connected layer again. Copy every receptive field of the
-batch into a column (:func:`nnet.windows.columns`, "im2col"): a matrix X of C·kh·kw rows and
-n·H_out·W_out columns. Then, with W read as a matrix of F rows and C·kh·kw columns,
+batch into a matrix X ("im2col", :mod:`nnet.windows`), one window of C·kh·kw inputs per column,
+n·H_out·W_out of them, each led by a 1: the input the bias multiplies (the lessons' bias as the
+weight of an input that is always on). With W and b read as one matrix [b | W] of F rows,
 
-    Z = W X + b                 the whole batch's weighted inputs, one matrix product
-    ∂C/∂W = δ Xᵀ                BP4, summed over every sample and position that shares W
-    ∂C/∂b = Σ δ                 BP3, likewise summed over samples and positions
-    ∂C/∂X = Wᵀ δ                BP2's first half, then added back onto the pixels each column
-                                came from ("col2im", :func:`nnet.windows.add_columns`)
+    Z = [b | W] X               the whole batch's weighted inputs: matrix products
+    [∂C/∂b | ∂C/∂W] = δ Xᵀ      BP3 and BP4, summed over every sample and position sharing W
+    ∂C/∂X = Wᵀ δ                BP2's first half, then added back onto the pixels each window
+                                read ("col2im")
 
 where δ is read as the matrix (F, n·H_out·W_out). The shared weights are why BP3 and BP4 sum
 over the positions: every neuron of a map nudges the same W[f] and b[f].
+
+How the windows are copied decides the speed, because NumPy copies fastest in long runs of
+neighbouring numbers. A layer with few, wide maps (the first, on grey images) copies along the
+rows of its maps and multiplies sample by sample, straight into each sample's maps; a layer
+with many small maps copies each window row across all its channels at once (the channels
+last, one window per row of X) and sends its error back one kernel offset at a time
+(:attr:`Conv2D.channels_last`; benchmarks/conv.py has the measurements).
 """
 
 from __future__ import annotations
@@ -163,83 +170,148 @@ class Conv2D(Layer):
         return self._drop(a, cache, rng)
 
     def weighted_input(self, a_prev, out=None, cache=None):
-        """z (n, F, H_out, W_out) for a_prev (n, C, H, W): ``Z = W X + b`` over the columns X of
-        every receptive field. Without ``cache`` (prediction), the samples go through in groups
-        that bound the memory of the columns."""
+        """z (n, F, H_out, W_out) for a_prev (n, C, H, W): ``Z = W X + b`` over the receptive
+        fields X of the batch. Without ``cache`` (prediction), the samples go through in groups
+        that bound the memory of the receptive fields' copy."""
         n = len(a_prev)
         z = np.empty((n, *self.output_shape), self.dtype) if out is None else out
         if cache is not None:
             self._convolve(a_prev, z, cache)
             return z
-        group = max(1, PREDICTION_COLUMNS // self._column_size())
+        group = max(1, PREDICTION_COLUMNS // (self.window_size * self.output_shape[1] * self.output_shape[2]))
         scratch: dict = {}
         for start in range(0, n, group):
             self._convolve(a_prev[start : start + group], z[start : start + group], scratch)
         return z
 
-    def _column_size(self) -> int:
-        """Numbers in one sample's columns: C kh kw x H_out W_out."""
-        kh, kw = self.kernel_size
-        return self.in_channels * kh * kw * self.output_shape[1] * self.output_shape[2]
-
-    def _convolve(self, a_prev, z, cache) -> None:
-        """z = W X + b into z, the columns X kept in ``cache["columns"]``."""
-        n = len(a_prev)
-        F, rows, cols = self.output_shape
-        kh, kw = self.kernel_size
-        x = windows.padded(a_prev, self.padding, cache)
-        X = windows.scratch(cache, "columns", (self.in_channels, kh, kw, n, rows, cols), self.dtype)
-        windows.columns(x, self.kernel_size, self.stride, out=X)
-        Z = windows.scratch(cache, "products", (F, n * rows * cols), self.dtype)
-        np.matmul(self.parameters["W"].reshape(F, -1), X.reshape(-1, n * rows * cols), out=Z)
-        # Z is (F, n, H_out, W_out): map-major; z is sample-major, as the layer below gave it
-        np.add(Z.reshape(F, n, rows, cols).transpose(1, 0, 2, 3), self.parameters["b"][:, None, None], out=z)
-
-    # -- backward ----------------------------------------------------------------------------
-    def _delta_matrix(self, delta, cache) -> np.ndarray:
-        """δ (n, F, H_out, W_out) as the matrix (F, n H_out W_out), copied into ``cache``."""
-        F = self.out_channels
-        matrix = windows.scratch(cache, "delta", (F, *delta.shape[:1], *delta.shape[2:]), self.dtype)
-        np.copyto(matrix, delta.transpose(1, 0, 2, 3))
-        return matrix.reshape(F, -1)
-
-    def gradient(self, delta, a_prev, cache=None):
-        """BP4: ∂C/∂W = δ Xᵀ (X: the columns kept by the forward pass). BP3: ∂C/∂b = Σ δ, over
-        the samples and every position of each map. Needs the ``cache`` of a training forward."""
-        if cache is None or "columns" not in cache:
-            raise ValueError("Conv2D.gradient needs the cache of a training forward pass (forward(..., cache=...))")
-        n = len(delta)
-        F = self.out_channels
-        X = windows.scratch(cache, "columns", (self.n_weights_per_filter, n * self.output_shape[1] * self.output_shape[2]),
-                            self.dtype)
-        matrix = self._delta_matrix(delta, cache)
-        np.matmul(matrix, X.T, out=self.gradients["W"].reshape(F, -1))
-        np.add.reduce(matrix, axis=1, out=self.gradients["b"])
-
     @property
-    def n_weights_per_filter(self) -> int:
-        """C kh kw: the weights of one filter, the size of one receptive field."""
+    def window_size(self) -> int:
+        """C kh kw: the inputs of one receptive field, and the weights of one filter."""
         return self.in_channels * self.kernel_size[0] * self.kernel_size[1]
 
+    @property
+    def channels_last(self) -> bool:
+        """How the receptive fields are copied (:mod:`nnet.windows`): channels last (one row per
+        window, copied kw·C numbers at a time) when that beats copying along the rows of the
+        maps (W_out numbers at a time, or one at a time with a stride)."""
+        run = self.output_shape[2] if self.stride[1] == 1 else 1
+        return self.kernel_size[1] * self.in_channels > run
+
+    def _convolve(self, a_prev, z, cache) -> None:
+        """z = W X + b into z, the windows X kept in ``cache`` for :meth:`gradient`."""
+        n = len(a_prev)
+        F, rows, cols = self.output_shape
+        X = self._windows(n, cache, a_prev)
+        filters = self._filters(cache)
+        if self.channels_last:  # X (n H_out W_out, 1 + kh kw C): one product for the batch
+            Z = windows.scratch(cache, "products", (n * rows * cols, F), self.dtype)
+            np.matmul(X, filters, out=Z)
+            np.copyto(z, Z.reshape(n, rows, cols, F).transpose(0, 3, 1, 2))
+        else:  # X (1 + C kh kw, n, H_out W_out): one product per sample, straight into its maps
+            np.matmul(filters, X.transpose(1, 0, 2), out=z.reshape(n, F, rows * cols, copy=False))
+
+    def _windows(self, n: int, cache, a_prev=None) -> np.ndarray:
+        """The receptive fields of the batch, each led by a 1 (the input the bias multiplies),
+        kept in the cache and copied from ``a_prev`` when given (:mod:`nnet.windows`):
+
+        rows     (n H_out W_out, 1 + kh kw C)    when :attr:`channels_last`
+        columns  (1 + C kh kw, n, H_out W_out)   otherwise
+        """
+        (_, rows, cols), (kh, kw), C = self.output_shape, self.kernel_size, self.in_channels
+        size = 1 + self.window_size
+        if self.channels_last:
+            X = windows.scratch(cache, "windows", (n * rows * cols, size), self.dtype, fill=1.0)
+            if a_prev is not None:
+                frame = windows.channels_last(a_prev, self.padding, cache)
+                windows.rows(frame, self.kernel_size, self.stride, out=X[:, 1:].reshape(n, rows, cols, kh, kw, C, copy=False))
+            return X
+        X = windows.scratch(cache, "windows", (size, n, rows * cols), self.dtype, fill=1.0)
+        if a_prev is not None:
+            frame = windows.padded(a_prev, self.padding, cache)
+            windows.columns(frame, self.kernel_size, self.stride, out=X[1:].reshape(C, kh, kw, n, rows, cols, copy=False))
+        return X
+
+    def _filters(self, cache) -> np.ndarray:
+        """b and W as the matrix that multiplies the windows, copied into the cache: (1 + kh kw C, F)
+        for rows (b in row 0), (F, 1 + C kh kw) for columns (b in column 0)."""
+        F, (kh, kw), C = self.out_channels, self.kernel_size, self.in_channels
+        W, b = self.parameters["W"], self.parameters["b"]
+        if self.channels_last:
+            filters = windows.scratch(cache, "filters", (1 + self.window_size, F), self.dtype)
+            filters[0] = b
+            np.copyto(filters[1:].reshape(kh, kw, C, F), W.transpose(2, 3, 1, 0))
+        else:
+            filters = windows.scratch(cache, "filters", (F, 1 + self.window_size), self.dtype)
+            filters[:, 0] = b
+            np.copyto(filters[:, 1:], W.reshape(F, -1))
+        return filters
+
+    # -- backward ----------------------------------------------------------------------------
+    def _delta_rows(self, delta, cache) -> np.ndarray:
+        """δ (n, F, H_out, W_out) as rows (n H_out W_out, F), copied into the cache."""
+        matrix = windows.scratch(cache, "delta", (len(delta), *delta.shape[2:], self.out_channels), self.dtype)
+        np.copyto(matrix, delta.transpose(0, 2, 3, 1))
+        return matrix.reshape(-1, self.out_channels)
+
+    def gradient(self, delta, a_prev, cache=None):
+        """BP3 and BP4 in one product: ``[∂C/∂b | ∂C/∂W] = δ Xᵀ``, summed over the samples and every
+        position of each map (X: the windows kept by the forward pass, each led by a 1, so the
+        first column is Σ δ, ∂C/∂b). Needs the ``cache`` of a training forward pass."""
+        if cache is None or "windows" not in cache:
+            raise ValueError("Conv2D.gradient needs the cache of a training forward pass (forward(..., cache=...))")
+        n, (F, rows, cols), (kh, kw), C = len(delta), self.output_shape, self.kernel_size, self.in_channels
+        X = self._windows(n, cache)
+        dW, db = self.gradients["W"], self.gradients["b"]
+        if self.channels_last:  # (F, 1 + kh kw C) = δ_rowsᵀ X
+            total = windows.scratch(cache, "filter_gradients", (F, 1 + self.window_size), self.dtype)
+            np.matmul(self._delta_rows(delta, cache).T, X, out=total)
+            np.copyto(db, total[:, 0])
+            np.copyto(dW, total[:, 1:].reshape(F, kh, kw, C).transpose(0, 3, 1, 2))
+        else:  # per sample δ[s] (F, H_out W_out) X[:, s]ᵀ, then the sum over the samples
+            per_sample = windows.scratch(cache, "filter_gradients", (n, F, 1 + self.window_size), self.dtype)
+            np.matmul(delta.reshape(n, F, rows * cols), X.transpose(1, 2, 0), out=per_sample)
+            total = np.add.reduce(per_sample, axis=0)
+            np.copyto(db, total[:, 0])
+            np.copyto(dW, total[:, 1:].reshape(dW.shape))
+
     def backpropagate(self, delta, out=None, cache=None):
-        """∂C/∂a_prev (n, C, H, W): ``Wᵀ δ`` gives each column's share of the error, and col2im
-        adds each share back onto the pixel it was read from (a pixel sits in up to kh kw
-        receptive fields)."""
+        """∂C/∂a_prev (n, C, H, W): the error each window sends back through its weights, ``Wᵀ δ``,
+        added onto the pixels the window read (a pixel sits in up to kh kw windows)."""
         cache = {} if cache is None else cache
         n = len(delta)
-        _, rows, cols = self.output_shape
-        C, height, width = self.input_shape
-        kh, kw = self.kernel_size
-        ph, pw = self.padding
-        matrix = self._delta_matrix(delta, cache)
-        errors = windows.scratch(cache, "column_errors", (C, kh, kw, n, rows, cols), self.dtype)
-        np.matmul(self.parameters["W"].reshape(self.out_channels, -1).T, matrix, out=errors.reshape(-1, n * rows * cols))
         out = np.empty((n, *self.input_shape), self.dtype) if out is None else out
+        if self.channels_last:
+            return self._send_back_by_offset(self._delta_rows(delta, cache), n, out, cache)
+        F, rows, cols = self.output_shape
+        C, height, width = self.input_shape
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        sent = windows.scratch(cache, "sent", (n, C, kh, kw, rows, cols), self.dtype)
+        np.matmul(self.parameters["W"].reshape(F, -1).T, delta.reshape(n, F, rows * cols),
+                  out=sent.reshape(n, self.window_size, rows * cols))
         if not ph and not pw:
-            return windows.add_columns(errors, self.kernel_size, self.stride, out)
-        frame = windows.scratch(cache, "padded_errors", (n, C, height + 2 * ph, width + 2 * pw), self.dtype)
-        windows.add_columns(errors, self.kernel_size, self.stride, frame)
+            return windows.add_columns(sent, self.stride, out)
+        frame = windows.scratch(cache, "error_frame", (n, C, height + 2 * ph, width + 2 * pw), self.dtype)
+        windows.add_columns(sent, self.stride, frame)
         np.copyto(out, frame[:, :, ph : ph + height, pw : pw + width])
+        return out
+
+    def _send_back_by_offset(self, D, n, out, cache) -> np.ndarray:
+        """∂C/∂a_prev for channels-last windows, one kernel offset (p, q) at a time: ``δ W[:, :, p, q]``
+        (n H_out W_out, C) is what each window sends to its pixel (p, q), across the channels, and
+        it is added onto those pixels, a contiguous run of W_out C numbers per row of the maps."""
+        F, rows, cols = self.output_shape
+        C, height, width = self.input_shape
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        by_offset = windows.scratch(cache, "offset_filters", (kh * kw, F, C), self.dtype)
+        np.copyto(by_offset.reshape(kh, kw, F, C), self.parameters["W"].transpose(2, 3, 0, 1))
+        sent = windows.scratch(cache, "sent", (kh * kw, n * rows * cols, C), self.dtype)
+        np.matmul(D, by_offset, out=sent)  # every offset's share, one product per offset
+        frame = windows.scratch(cache, "error_frame", (n, height + 2 * ph, width + 2 * pw, C), self.dtype)
+        frame.fill(0)
+        for offset, share in enumerate(sent):
+            target = windows.at_offset(frame, *divmod(offset, kw), self.stride, (rows, cols), last=True)
+            target += share.reshape(n, rows, cols, C)
+        np.copyto(out, frame[:, ph : ph + height, pw : pw + width, :].transpose(0, 3, 1, 2))
         return out
 
     # -- what it is --------------------------------------------------------------------------

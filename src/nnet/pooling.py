@@ -12,8 +12,8 @@ pooled on its own, so the channels stay as they are::
 They have no parameters and their activation is the identity (σ(z) = z, σ' = 1), so BP2
 reduces to sending each output's error back to the inputs it came from:
 
-    max      the whole error goes to the pixel that won its window (the first, on a tie, as in
-             PyTorch), which the forward pass remembers in the cache
+    max      the whole error goes to the pixel that won its window (the first of equal pixels,
+             as in PyTorch), which the forward pass remembers in the cache
     average  each of the window's kh·kw pixels gets 1/(kh·kw) of the error
 
 Both work one kernel offset at a time: for each (p, q) of the kh x kw window, the pixel (p, q)
@@ -100,6 +100,19 @@ class _Pool(_ShapeTaker):
     def _shape_out(self, shape):
         return windows.output_shape(type(self).__name__, shape, shape[0], self.kernel_size, self.stride, self.padding)
 
+    @property
+    def _overlapping(self) -> bool:
+        """Whether a pixel can sit in more than one window (a stride smaller than the window)."""
+        return any(s < k for s, k in zip(self.stride, self.kernel_size))
+
+    @property
+    def _tiling(self) -> bool:
+        """Whether the windows cover every pixel exactly once, padding included."""
+        _, rows, cols = self.output_shape
+        _, height, width = self.input_shape
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        return self.stride == self.kernel_size and rows * kh == height + 2 * ph and cols * kw == width + 2 * pw
+
     def _offsets(self):
         """The kernel offsets (p, q) in row-major order: (0, 0), (0, 1), ..."""
         kh, kw = self.kernel_size
@@ -164,25 +177,29 @@ class MaxPool2D(_Pool):
 
     def weighted_input(self, a_prev, out=None, cache=None):
         """The maximum of each window, (n, C, H_out, W_out); with ``cache``, the offset of the
-        winning pixel of each window is kept there (uint8 when it fits) for backpropagation."""
+        winning pixel of each window is kept there for backpropagation (the first of equal
+        pixels wins, as in PyTorch)."""
         n = len(a_prev)
         z = np.empty((n, *self.output_shape), self.dtype) if out is None else out
         frame = windows.padded(a_prev, self.padding, {} if cache is None else cache, fill=-np.inf)
         offsets = self._offsets()
-        winner = None
-        if cache is not None:
-            winner = windows.scratch(cache, "winner", z.shape, np.uint8 if len(offsets) <= 256 else np.int32)
-            winner.fill(0)
-            larger = windows.scratch(cache, "larger", z.shape, np.bool_)
-        np.copyto(z, self._target(frame, 0, 0))
-        for index, (p, q) in enumerate(offsets[1:], start=1):
+        np.copyto(z, self._target(frame, *offsets[0]))
+        if cache is None:  # prediction: the maximum only
+            for p, q in offsets[1:]:
+                np.maximum(z, self._target(frame, p, q), out=z)
+            return z
+        index = np.uint8 if len(offsets) <= 256 else np.int32
+        winner = windows.scratch(cache, "winner", z.shape, index)
+        larger = windows.scratch(cache, "larger", z.shape, index)  # 0 or 1
+        candidate = windows.scratch(cache, "candidate", z.shape, index)
+        winner.fill(0)
+        for offset, (p, q) in enumerate(offsets[1:], start=1):
             pixels = self._target(frame, p, q)
-            if winner is None:
-                np.maximum(z, pixels, out=z)
-                continue
-            np.greater(pixels, z, out=larger)  # strictly: the first of equal pixels keeps the win
-            np.copyto(z, pixels, where=larger)
-            np.copyto(winner, index, where=larger)
+            np.greater(pixels, z, out=larger, casting="unsafe")  # strictly: a tie keeps the earlier pixel
+            np.maximum(z, pixels, out=z)
+            # the offsets come in increasing order: the winner is the largest offset that won
+            np.multiply(larger, index(offset), out=candidate)
+            np.maximum(winner, candidate, out=winner)
         return z
 
     def backpropagate(self, delta, out=None, cache=None):
@@ -192,13 +209,18 @@ class MaxPool2D(_Pool):
             raise ValueError("MaxPool2D.backpropagate needs the cache of a training forward pass")
         n = len(delta)
         winner = windows.scratch(cache, "winner", delta.shape, cache["winner"].dtype)
-        won = windows.scratch(cache, "larger", delta.shape, np.bool_)
+        won = windows.scratch(cache, "won", delta.shape, np.bool_)
+        sent = windows.scratch(cache, "sent", delta.shape, self.dtype) if self._overlapping else None
         frame = self._error_frame(n, out, cache)
-        frame.fill(0)
-        for index, (p, q) in enumerate(self._offsets()):
-            np.equal(winner, index, out=won)
+        if not self._tiling:
+            frame.fill(0)
+        for offset, (p, q) in enumerate(self._offsets()):
+            np.equal(winner, offset, out=won)
             target = self._target(frame, p, q)
-            np.add(target, delta, out=target, where=won)
+            if sent is None:  # each pixel in one window at most: written once
+                np.multiply(delta, won, out=target)
+            else:
+                target += np.multiply(delta, won, out=sent)
         return self._unframed(frame, n, out)
 
 
@@ -227,13 +249,19 @@ class AvgPool2D(_Pool):
         """∂C/∂a_prev (n, C, H, W): every pixel of a window gets 1/(kh kw) of its δ (summed where
         windows overlap)."""
         n = len(delta)
-        frame = self._error_frame(n, out, {} if cache is None else cache)
+        cache = {} if cache is None else cache
+        frame = self._error_frame(n, out, cache)
         offsets = self._offsets()
-        share = windows.scratch({} if cache is None else cache, "share", delta.shape, self.dtype)
+        share = windows.scratch(cache, "share", delta.shape, self.dtype)
         np.multiply(delta, 1.0 / len(offsets), out=share)
-        frame.fill(0)
+        if not self._tiling:
+            frame.fill(0)
         for p, q in offsets:
-            self._target(frame, p, q)[...] += share
+            target = self._target(frame, p, q)
+            if self._overlapping:
+                target += share
+            else:
+                np.copyto(target, share)
         return self._unframed(frame, n, out)
 
 

@@ -21,6 +21,7 @@ and the scratch arrays of both, live in the ``cache`` dict of the training works
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -81,7 +82,7 @@ def scratch(cache: dict, name: str, shape: tuple[int, ...], dtype, *, fill=None)
     step: a view of the first elements of a flat array, reallocated only when it is too small
     (or of another dtype). A new array is filled with ``fill`` when given; otherwise what was
     written before is kept (garbage, for a new one)."""
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     kept = cache.get(name)
     if kept is None or kept.size < size or kept.dtype != dtype:
         kept = cache[name] = np.empty(size, dtype)
@@ -105,6 +106,16 @@ def padded(x: np.ndarray, padding: tuple[int, int], cache: dict, fill: float = 0
     return frame
 
 
+def channels_last(x: np.ndarray, padding: tuple[int, int], cache: dict) -> np.ndarray:
+    """x (n, C, H, W) copied with its channels last and framed by zeros, (n, H + 2 ph, W + 2 pw, C),
+    into ``cache``: the pixel (i, j) of every map of a sample side by side in memory."""
+    ph, pw = padding
+    n, channels, height, width = x.shape
+    frame = scratch(cache, "channels_last", (n, height + 2 * ph, width + 2 * pw, channels), x.dtype, fill=0.0)
+    np.copyto(frame[:, ph : ph + height, pw : pw + width, :], x.transpose(0, 2, 3, 1))
+    return frame
+
+
 def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
     """Every receptive field of x (n, C, H, W), a view of shape (n, C, H_out, W_out, kh, kw):
     ``windows(x)[s, c, i, j]`` is the kh x kw patch of map c of sample s at output position
@@ -113,33 +124,55 @@ def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> 
     return sliding_window_view(x, kernel, axis=(2, 3))[:, :, ::sh, ::sw]
 
 
+def at_offset(frame: np.ndarray, p: int, q: int, stride: tuple[int, int], size: tuple[int, int],
+              last: bool = False) -> np.ndarray:
+    """The pixel at offset (p, q) of every window of ``frame`` (n, C, H, W), a strided view
+    (n, C, H_out, W_out) (``size`` = (H_out, W_out)); of a channels-last frame (n, H, W, C) with
+    ``last``, a view (n, H_out, W_out, C). Written to, it sends numbers to those pixels."""
+    (sh, sw), (rows, cols) = stride, size
+    across, down = slice(q, q + sw * (cols - 1) + 1, sw), slice(p, p + sh * (rows - 1) + 1, sh)
+    return frame[:, down, across, :] if last else frame[:, :, down, across]
+
+
 def columns(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], out: np.ndarray) -> np.ndarray:
-    """im2col: every receptive field of x (n, C, H, W) as a column of ``out``.
+    """im2col, one window per column: every receptive field of x (n, C, H, W) into ``out``.
 
     ``out`` is (C, kh, kw, n, H_out, W_out), read as the matrix (C kh kw, n H_out W_out): row
     (c, p, q) holds pixel (p, q) of every window of map c, column (s, i, j) is the window of
     sample s at output position (i, j). Then ``W (F, C kh kw) @ columns`` is the convolution of
-    the whole batch. Returns ``out``.
+    the whole batch. The copy runs along the rows of the maps (W_out numbers at a time): the
+    layout for few, wide maps. Returns ``out``.
     """
     np.copyto(out, windows(x, kernel, stride).transpose(1, 4, 5, 0, 2, 3))
     return out
 
 
-def add_columns(columns: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], out: np.ndarray) -> np.ndarray:
-    """col2im, the way back from :func:`columns`: ``out`` (n, C, H, W) becomes the sum, over the
-    windows that read each pixel, of the numbers in those windows' columns.
+def rows(frame: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], out: np.ndarray) -> np.ndarray:
+    """im2col, one window per row: every receptive field of a channels-last ``frame`` (n, H, W, C)
+    into ``out`` (n, H_out, W_out, kh, kw, C), read as the matrix (n H_out W_out, kh kw C). Then
+    ``rows @ W_rowsᵀ`` is the convolution (W arranged as (F, kh, kw, C)). The copy runs along a
+    row of the window across every channel (kw C numbers at a time): the layout for many, small
+    maps. Returns ``out``."""
+    (sh, sw) = stride
+    view = sliding_window_view(frame, kernel, axis=(1, 2))[:, ::sh, ::sw]  # (n, H_out, W_out, C, kh, kw)
+    np.copyto(out, view.transpose(0, 1, 2, 4, 5, 3))
+    return out
 
-    ``columns`` is (C, kh, kw, n, H_out, W_out). Windows overlap when the stride is smaller than
-    the kernel, so a pixel collects from up to kh kw of them: one strided addition per kernel
-    offset (p, q), each over the whole batch and every channel at once (measured faster than
+
+def add_columns(columns: np.ndarray, stride: tuple[int, int], out: np.ndarray) -> np.ndarray:
+    """col2im, the way back: ``out`` (n, C, H, W) becomes the sum, over the windows that read each
+    pixel, of the numbers those windows send back to it.
+
+    ``columns`` is (n, C, kh, kw, H_out, W_out): ``columns[s, c, p, q, i, j]`` goes to the pixel
+    (p, q) of the window at (i, j) in map c of sample s. Windows overlap when the stride is
+    smaller than the kernel, so a pixel collects from up to kh kw of them: one strided addition
+    per kernel offset (p, q), each over the whole batch and every channel at once (faster than
     ``np.add.at`` or ``np.bincount`` on the same numbers, see benchmarks/conv.py). Returns ``out``.
     """
-    kh, kw = kernel
-    sh, sw = stride
-    _, _, _, n, rows, cols = columns.shape
+    _, _, kh, kw, rows, cols = columns.shape
     out.fill(0)
     for p in range(kh):
         for q in range(kw):
-            target = out[:, :, p : p + sh * (rows - 1) + 1 : sh, q : q + sw * (cols - 1) + 1 : sw]
-            target += columns[:, p, q].transpose(1, 0, 2, 3)
+            target = at_offset(out, p, q, stride, (rows, cols))
+            target += columns[:, :, p, q]
     return out
