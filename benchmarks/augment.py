@@ -4,8 +4,9 @@
     python benchmarks/augment.py --batch 64
 
 Times (medians of 200, one thread: augmentation runs beside the BLAS, not inside it) the
-distortion of one minibatch of 28 x 28 uint8 images into float32, and, for comparison, the
-same rounded back to uint8, so the choice of floats out can be checked. A training step of
+distortion of one minibatch of 28 x 28 uint8 images into float32 scaled to [0, 1] (what the
+data path needs), for comparison the same rounded back to uint8, and without a kept cache (its
+arrays made afresh at every batch: page faults). A training step of
 Nielsen's conv net takes about 6 ms at batch 64, of the 784-800-10 network about 1 ms at batch
 128 (benchmarks/conv.py, nnet bench): the issue allows augmentation 15% of training time.
 """
@@ -51,11 +52,19 @@ def main(argv=None) -> int:
     for batch in args.batch:
         images = x_train[:batch].reshape(batch, 28, 28)
         out = np.empty(images.shape, np.float32)
+        rounded = np.empty(images.shape, np.uint8)
+        cache: dict = {}
         print(f"batch {batch}, ms per minibatch (median of 200):")
+        print(f"  {'':40s} {'float32 (scaled)':>16s} {'uint8':>8s} {'no cache':>9s}")
         for name, augment in KINDS.items():
-            floats = median_ms(lambda: augment(images, rng, out=out))
-            rounded = median_ms(lambda: np.rint(augment(images, rng, out=out)).astype(np.uint8))
-            print(f"  {name:40s} float32 {floats:6.3f}   uint8 {rounded:6.3f}")
+            floats = median_ms(lambda: augment(images, rng, out=out, scale=1 / 255, cache=cache))
+
+            def to_uint8():
+                np.rint(augment(images, rng, out=out, cache=cache), out=out)
+                np.copyto(rounded, out, casting="unsafe")
+            bytes_out = median_ms(to_uint8)
+            fresh = median_ms(lambda: augment(images, rng, out=out, scale=1 / 255))
+            print(f"  {name:40s} {floats:16.3f} {bytes_out:8.3f} {fresh:9.3f}")
     return 0
 
 

@@ -41,6 +41,23 @@ def test_writes_into_out():
     np.testing.assert_array_equal(out, EVERYTHING(images, np.random.default_rng(1)))
 
 
+def test_scale_multiplies_every_value_on_the_way():
+    images = digits()
+    scaled = EVERYTHING(images, np.random.default_rng(3), scale=1 / 255)
+    np.testing.assert_allclose(scaled * 255, EVERYTHING(images, np.random.default_rng(3)), rtol=1e-5, atol=1e-4)
+    assert scaled.max() <= 1.0
+
+
+def test_a_kept_cache_gives_the_same_images():
+    images, cache = digits(), {}
+    first = EVERYTHING(images, np.random.default_rng(8), cache=cache)
+    again = EVERYTHING(images, np.random.default_rng(8), cache=cache)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, EVERYTHING(images, np.random.default_rng(8)))
+    smaller = EVERYTHING(images[:2], np.random.default_rng(8), cache=cache)  # reuses the arrays
+    assert smaller.shape == (2, 28, 28)
+
+
 def test_same_seed_same_images_other_seed_other_images():
     images = digits()
     first = EVERYTHING(images, np.random.default_rng(42))

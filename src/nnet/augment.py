@@ -36,6 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import checks
+from .windows import scratch
+
+#: Source coordinates are computed in this precision (exact for whole pixels, 1e-5 of a pixel
+#: otherwise: far below what bilinear reading can show).
+COORDINATE = np.float32
 
 #: Simard et al.'s elastic distortion for MNIST: σ = 4 pixels, α = 34.
 SIMARD_SIGMA, SIMARD_ALPHA = 4.0, 34.0
@@ -90,17 +95,20 @@ class Augmentation:
         return not (self.shift or self.rotation or self.scale or self.shear or self.alpha)
 
     def __call__(self, images: np.ndarray, rng: np.random.Generator, out: np.ndarray | None = None,
-                 dtype=np.float32) -> np.ndarray:
+                 dtype=np.float32, scale: float = 1.0, cache: dict | None = None) -> np.ndarray:
         """The images (n, H, W) or (n, C, H, W), distorted: floats of ``dtype`` (into ``out``
-        if given), each image moved by its own random draw from ``rng``."""
+        if given) times ``scale``, each image moved by its own random draw from ``rng``.
+        ``cache``: a dict kept from batch to batch, where the working arrays are reused (see
+        :func:`resample`)."""
         images = _images(images)
+        cache = {} if cache is None else cache
         n, (height, width) = len(images), images.shape[-2:]
-        rows, cols = affine_grid(n, (height, width), *self.draw(n, rng))
-        if self.alpha:
-            dy, dx = elastic_displacement(n, (height, width), rng, self.alpha, self.sigma)
+        rows, cols = affine_grid(n, (height, width), *self.draw(n, rng), cache=cache)
+        if self.alpha:  # the elastic displacement adds to the affine map's source coordinates
+            dy, dx = elastic_displacement(n, (height, width), rng, self.alpha, self.sigma, cache=cache)
             rows += dy
             cols += dx
-        return resample(images, rows, cols, out=out, dtype=dtype)
+        return resample(images, rows, cols, out=out, dtype=dtype, scale=scale, cache=cache)
 
     def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """The affine maps of n images: ``(matrices (n, 2, 2), translations (n, 2))`` acting on
@@ -121,88 +129,134 @@ class Augmentation:
         return matrices, translation
 
 
-def affine_grid(n: int, shape: tuple[int, int], matrices: np.ndarray, translations: np.ndarray):
+def affine_grid(n: int, shape: tuple[int, int], matrices: np.ndarray, translations: np.ndarray,
+                cache: dict | None = None):
     """Where each output pixel of n images comes from under the content maps
-    ``p' = M (p - c) + c + t`` about the centre c: ``(rows, cols)``, float64 (n, H, W) each.
+    ``p' = M (p - c) + c + t`` about the centre c: ``(rows, cols)``, float32 (n, H, W) each.
 
     ``matrices`` (n, 2, 2) and ``translations`` (n, 2) act on (row, column) coordinates; the
     identity and zero give every pixel its own place, ``t = (0, 1)`` moves the content one
-    pixel to the right.
+    pixel to the right. The source of p' is ``M⁻¹ (p' - c - t) + c``: per image, two numbers
+    times the pixel's offset from the centre, plus one.
     """
+    cache = {} if cache is None else cache
     height, width = shape
     centre = np.array([(height - 1) / 2.0, (width - 1) / 2.0])
-    grid = np.stack(np.meshgrid(np.arange(height), np.arange(width), indexing="ij"), -1).reshape(-1, 2)  # (HW, 2)
-    inverse = np.linalg.inv(np.asarray(matrices, np.float64))  # (n, 2, 2)
-    moved = grid[None] - centre - np.asarray(translations, np.float64)[:, None, :]  # (n, HW, 2)
-    source = moved @ inverse.transpose(0, 2, 1) + centre
-    return source[..., 0].reshape(n, height, width), source[..., 1].reshape(n, height, width)
+    m = np.asarray(matrices, np.float64)
+    inverse = np.stack([m[:, 1, 1], -m[:, 0, 1], -m[:, 1, 0], m[:, 0, 0]], -1).reshape(n, 2, 2)
+    inverse /= (m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0])[:, None, None]
+    start = centre - np.einsum("nij,nj->ni", inverse, np.asarray(translations, np.float64))  # (n, 2)
+    down = (np.arange(height, dtype=COORDINATE) - COORDINATE(centre[0]))[:, None]  # (H, 1)
+    across = (np.arange(width, dtype=COORDINATE) - COORDINATE(centre[1]))[None, :]  # (1, W)
+    grids = []
+    for axis, name in enumerate(("rows", "cols")):
+        a, b, c = (v.astype(COORDINATE)[:, None, None] for v in (inverse[:, axis, 0], inverse[:, axis, 1], start[:, axis]))
+        grid = scratch(cache, name, (n, height, width), COORDINATE)
+        np.multiply(b, across, out=grid)
+        grid += a * down
+        grid += c
+        grids.append(grid)
+    return grids[0], grids[1]
 
 
-def elastic_displacement(n: int, shape: tuple[int, int], rng: np.random.Generator, alpha: float, sigma: float):
-    """Simard et al.'s random displacement field for n images: uniform numbers in [-1, 1] at
+def elastic_displacement(n: int, shape: tuple[int, int], rng: np.random.Generator, alpha: float, sigma: float,
+                         cache: dict | None = None):
+    """Simard et al.'s random displacement field for n images: uniform numbers in [-1, 1) at
     every pixel, smoothed by a Gaussian of ``sigma`` pixels and multiplied by ``alpha``.
-    Returns ``(dy, dx)``, float64 (n, H, W) each.
+    Returns ``(dy, dx)``, float32 (n, H, W) each.
 
-    The smoothing is separable: ``G_rows @ field @ G_colsᵀ`` with ``G[i, k]`` the Gaussian
-    weight of pixel k seen from pixel i (beyond the image the field counts as 0)."""
+    The smoothing is separable, ``G_rows @ field @ G_colsᵀ`` with ``G[i, k]`` the Gaussian
+    weight of pixel k seen from pixel i (beyond the image the field counts as 0): a matrix
+    product along the rows of every image at once, then one along the columns."""
+    cache = {} if cache is None else cache
     height, width = shape
-    field = rng.uniform(-1.0, 1.0, (2, n, height, width))
-    smooth = _gaussian_matrix(height, sigma) @ field @ _gaussian_matrix(width, sigma).T
-    smooth *= alpha
-    return smooth[0], smooth[1]
+    field = rng.random(out=scratch(cache, "field", (2 * n, height, width), COORDINATE), dtype=COORDINATE)
+    field *= 2.0
+    field -= 1.0
+    along_rows = scratch(cache, "along_rows", (2 * n, height, width), COORDINATE)
+    np.matmul(field, _gaussian_matrix(width, sigma).T, out=along_rows)
+    np.matmul(_gaussian_matrix(height, sigma) * COORDINATE(alpha), along_rows, out=field)
+    return field[:n], field[n:]
 
 
 def _gaussian_matrix(size: int, sigma: float) -> np.ndarray:
-    """(size, size): row i holds the Gaussian weights exp(-(i - k)² / 2σ²) / (σ √(2π)) of the
-    pixels k within GAUSSIAN_REACH σ of i."""
+    """(size, size) float32: row i holds the Gaussian weights exp(-(i - k)² / 2σ²) / (σ √(2π))
+    of the pixels k within GAUSSIAN_REACH σ of i."""
     distance = np.subtract.outer(np.arange(size), np.arange(size)).astype(np.float64)
     weights = np.exp(-0.5 * (distance / sigma) ** 2) / (sigma * np.sqrt(2.0 * np.pi))
     weights[np.abs(distance) > GAUSSIAN_REACH * sigma] = 0.0
-    return weights
+    return weights.astype(COORDINATE)
 
 
 def resample(images: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarray | None = None,
-             dtype=np.float32) -> np.ndarray:
+             dtype=np.float32, scale: float = 1.0, cache: dict | None = None) -> np.ndarray:
     """Bilinear resampling: output pixel (s, i, j) is image s read at the point
     (rows[s, i, j], cols[s, i, j]), 0 outside the image.
 
     images : (n, H, W) or (n, C, H, W), uint8 or floats (the channels are moved alike)
     rows, cols : (n, H', W') floats, source coordinates of every output pixel (usually H' = H
         and W' = W)
-    Returns floats of ``dtype``, (n, H', W') or (n, C, H', W') (into ``out`` if given).
+    out : optional, where the result goes
+    scale : every value is multiplied by it on the way (the data path's 1/255 for pixels)
+    cache : optional dict, kept from batch to batch: the working arrays live there and are
+        reused (arrays made and freed at every batch cost page faults, more than the work)
+    Returns floats of ``dtype``, (n, H', W') or (n, C, H', W').
 
-    The image is framed by one pixel of zeros; a coordinate beyond the frame reads the frame.
-    Each output pixel is the weighted sum of the four pixels around its source point, gathered
-    from the flattened batch with four index arrays.
+    The images are framed by one pixel of zeros, and a point beyond the frame reads the frame.
+    The point (y, x) lies in the square of the four pixels around it, top-left (⌊y⌋, ⌊x⌋), and
+    takes their values weighted by its distances (y - ⌊y⌋, x - ⌊x⌋) to them: four gathers from
+    the flattened batch, and a few array operations, for every image at once.
     """
-    images = _images(images)
+    images, dtype = _images(images), np.dtype(dtype)
+    cache = {} if cache is None else cache
     n, height, width = len(images), images.shape[-2], images.shape[-1]
-    framed = np.zeros((*images.shape[:-2], height + 2, width + 2), dtype)
-    framed[..., 1:-1, 1:-1] = images
-    # clip into the frame: a point beyond it has zero weight on every pixel of the image
-    rows = np.clip(rows, -1.0, height)
-    cols = np.clip(cols, -1.0, width)
-    top = np.minimum(np.floor(rows), height - 1)
-    left = np.minimum(np.floor(cols), width - 1)
-    down, right = (rows - top).astype(dtype), (cols - left).astype(dtype)  # weights in [0, 1]
+    planes = images.size // (n * height * width)
+    framed = scratch(cache, "framed", (n, planes, height + 2, width + 2), dtype, fill=0.0)
+    inside = framed[..., 1:-1, 1:-1]  # the frame stays 0
+    np.multiply(images.reshape(n, planes, height, width), dtype.type(scale), out=inside)
     stride = width + 2
-    corner = ((top + 1) * stride + (left + 1)).astype(np.intp)  # index of the top-left pixel in a frame
-    planes = framed.reshape(n, -1, (height + 2) * stride)  # (n, C, framed pixels)
-    corner = corner.reshape(n, 1, -1)
-
-    def at(offset):
-        return np.take_along_axis(planes, corner + offset, axis=2)
-
-    up, left_weight = 1 - down, 1 - right
-    flat_down, flat_right = down.reshape(n, 1, -1), right.reshape(n, 1, -1)
-    flat_up, flat_left = up.reshape(n, 1, -1), left_weight.reshape(n, 1, -1)
-    value = (at(0) * flat_left + at(1) * flat_right) * flat_up
-    value += (at(stride) * flat_left + at(stride + 1) * flat_right) * flat_down
-    value = value.reshape(*images.shape[:-2], *rows.shape[1:])
+    points = rows.size // n
+    y, x, top, left = (scratch(cache, name, (n, points), COORDINATE) for name in ("y", "x", "top", "left"))
+    # a point beyond the frame is moved onto it: there every pixel it reads is 0
+    np.clip(rows.reshape(n, points), -1.0, height, out=y)
+    np.clip(cols.reshape(n, points), -1.0, width, out=x)
+    np.minimum(np.floor(y, out=top), height - 1, out=top)
+    np.minimum(np.floor(x, out=left), width - 1, out=left)
+    y -= top  # the weights of the lower and the right pixels, in [0, 1]
+    x -= left
+    top += 1.0  # the top-left pixel of the square, inside its frame (exact below 2**24)
+    top *= stride
+    top += left
+    top += 1.0
+    index = scratch(cache, "index", (n, planes, points), np.intp)
+    np.copyto(index, top[:, None, :], casting="unsafe")
+    index += _plane_starts(n, planes, (height + 2) * stride)
+    flat = framed.reshape(-1)
+    corners = [scratch(cache, name, index.shape, dtype) for name in ("upper_left", "upper_right", "lower_left", "lower_right")]
+    for corner, step in zip(corners, (0, 1, stride - 1, 1)):  # to the next corner: right, down-left, right
+        index += step
+        flat.take(index, out=corner)
+    upper_left, upper_right, lower_left, lower_right = corners
+    across, down = x[:, None, :], y[:, None, :]
+    upper_right -= upper_left
+    upper_right *= across
+    upper_left += upper_right  # the upper pair, read at x
+    lower_right -= lower_left
+    lower_right *= across
+    lower_left += lower_right  # the lower pair, read at x
+    lower_left -= upper_left
+    lower_left *= down
+    upper_left += lower_left  # between the two pairs, read at y
+    value = upper_left.reshape(*images.shape[:-2], *rows.shape[1:])
     if out is None:
-        return value
+        return value.copy()
     np.copyto(out, value)
     return out
+
+
+def _plane_starts(n: int, planes: int, size: int) -> np.ndarray:
+    """Where each framed image plane starts in the flattened batch, (n, planes, 1)."""
+    return (np.arange(n * planes, dtype=np.intp) * size).reshape(n, planes, 1)
 
 
 def expand_by_shifts(x: np.ndarray, y: np.ndarray, image_shape: tuple[int, int] | None = None):
