@@ -159,77 +159,116 @@ def parts(args) -> None:
 
 
 def best(function, repeats=50) -> float:
-    """Median milliseconds of ``function()``."""
+    """The fastest of ``repeats`` calls of ``function()``, in milliseconds (the least disturbed)."""
     function()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         function()
         times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e3
+    return min(times) * 1e3
 
 
 def choices(args) -> None:
-    """The variants weighed while writing nnet.windows and nnet.pooling, timed on the shapes of
-    Nielsen's net (batch 64, float32)."""
+    """The variants weighed while writing nnet.convolution, nnet.windows and nnet.pooling, timed
+    on the shapes of Nielsen's net (batch 64, float32)."""
     import threadpoolctl
 
     from nnet import windows
 
     rng = np.random.default_rng(0)
-    print("ms, median of 50 (batch 64, float32)")
+    n, side = BATCH, 5
+    row = "  {:52s} {:7.3f}"
+    print(f"ms, best of 50 (batch {n}, float32, {args.threads} BLAS threads)")
     with threadpoolctl.threadpool_limits(args.threads, user_api="blas"):
-        for channels, side, kernel in ((1, 28, 5), (20, 12, 5)):
-            x = rng.normal(size=(BATCH, channels, side, side)).astype(np.float32)
-            out_side = side - kernel + 1
-            columns = np.empty((channels, kernel, kernel, BATCH, out_side, out_side), np.float32)
-            print(f"im2col / col2im, {channels} maps of {side}x{side}, {kernel}x{kernel} windows:")
-            print(f"  im2col, one strided copy              {best(lambda: windows.columns(x, (kernel, kernel), (1, 1), columns)):.3f}")
+        for channels, size, filters in ((1, 28, 20), (20, 12, 40)):
+            out = size - side + 1
+            x = rng.normal(size=(n, channels, size, size)).astype(np.float32)
+            K, N = channels * side * side, n * out * out
+            print(f"copying the windows of {channels} maps of {size}x{size} ({side}x{side}):")
+            columns = np.empty((channels, side, side, n, out, out), np.float32)
+            print(row.format("columns (C, kh, kw, n, H_out, W_out): rows of the maps",
+                             best(lambda: windows.columns(x, (side, side), (1, 1), columns))))
+            frame: dict = {}
+            rows = np.empty((n, out, out, side, side, channels), np.float32)
+            print(row.format("rows (n, H_out, W_out, kh, kw, C): channels last",
+                             best(lambda: windows.rows(windows.channels_last(x, (0, 0), frame), (side, side), (1, 1), rows))))
+            delta = rng.normal(size=(n, filters, out, out)).astype(np.float32)
+            X = columns.reshape(K, n, out * out)
+            dW = np.empty((filters, K), np.float32)
+            print(f"  ∂C/∂W (F={filters}) from columns:")
+            flat_delta = np.ascontiguousarray(delta.transpose(1, 0, 2, 3)).reshape(filters, N)
+            print(row.format("  one product δ (F, N) Xᵀ (δ transposed first)",
+                             best(lambda: np.matmul(np.ascontiguousarray(delta.transpose(1, 0, 2, 3)).reshape(filters, N),
+                                                    X.reshape(K, N).T, out=dW))))
+            per_sample = np.empty((n, filters, K), np.float32)
+            print(row.format("  one product per sample, then the sum (kept)",
+                             best(lambda: np.add.reduce(np.matmul(delta.reshape(n, filters, -1), X.transpose(1, 2, 0),
+                                                                  out=per_sample), axis=0, out=dW))))
+            del flat_delta
+            if channels == 1:
+                continue
+            print("  ∂C/∂x (the error sent back) for channels-last windows:")
+            D = np.ascontiguousarray(delta.transpose(0, 2, 3, 1)).reshape(N, filters)
+            W = rng.normal(size=(filters, channels, side, side)).astype(np.float32)
+            by_offset = np.ascontiguousarray(W.transpose(2, 3, 0, 1)).reshape(side * side, filters, channels)
+            sent = np.empty((side * side, N, channels), np.float32)
+            target = np.empty((n, size, size, channels), np.float32)
 
             def per_offset():
-                for p in range(kernel):
-                    for q in range(kernel):
-                        np.copyto(columns[:, p, q], x[:, :, p : p + out_side, q : q + out_side].transpose(1, 0, 2, 3))
-            print(f"  im2col, one copy per kernel offset    {best(per_offset):.3f}")
-            errors = rng.normal(size=columns.shape).astype(np.float32)
+                np.matmul(D, by_offset, out=sent)
+                target.fill(0)
+                for offset, share in enumerate(sent):
+                    p, q = divmod(offset, side)
+                    target[:, p : p + out, q : q + out] += share.reshape(n, out, out, channels)
+            print(row.format("  a product per kernel offset, added in runs of W_out C (kept)", best(per_offset)))
+            everything = np.empty((N, side * side * channels), np.float32)
+            all_weights = np.ascontiguousarray(W.transpose(0, 2, 3, 1)).reshape(filters, -1)
+
+            def one_product():
+                np.matmul(D, all_weights, out=everything)
+                parts = everything.reshape(n, out, out, side, side, channels)
+                target.fill(0)
+                for p in range(side):
+                    for q in range(side):
+                        target[:, p : p + out, q : q + out] += parts[:, :, :, p, q]
+            print(row.format("  one product, added in runs of C", best(one_product)))
+            errors = rng.normal(size=(n, channels, side, side, out, out)).astype(np.float32)
             dx = np.empty_like(x)
-            print(f"  col2im, one addition per offset       {best(lambda: windows.add_columns(errors, (kernel, kernel), (1, 1), dx)):.3f}")
-            index = np.arange(x.size).reshape(x.shape)
-            positions = np.ascontiguousarray(
-                windows.windows(index, (kernel, kernel), (1, 1)).transpose(1, 4, 5, 0, 2, 3)).ravel()
-            flat = errors.ravel()
-            print(f"  col2im, np.bincount                   {best(lambda: np.bincount(positions, flat, x.size), 10):.3f}")
+            print(row.format("  col2im from columns, in runs of W_out",
+                             best(lambda: windows.add_columns(errors, (1, 1), dx))))
+            grid = np.arange(x.size).reshape(x.shape)
+            positions = np.ascontiguousarray(windows.windows(grid, (side, side), (1, 1)).transpose(0, 1, 4, 5, 2, 3)).ravel()
+            print(row.format("  col2im by np.bincount", best(lambda: np.bincount(positions, errors.ravel(), x.size), 10)))
 
             def add_at():
-                target = np.zeros(x.size, np.float32)
-                np.add.at(target, positions, flat)
-            print(f"  col2im, np.add.at                     {best(add_at, 3):.3f}")
-        a = np.maximum(rng.normal(size=(BATCH, 20, 24, 24)), 0).astype(np.float32)
+                np.add.at(np.zeros(x.size, np.float32), positions, errors.ravel())
+            print(row.format("  col2im by np.add.at", best(add_at, 3)))
+
+        a = np.maximum(rng.normal(size=(n, 20, 24, 24)), 0).astype(np.float32)
         pool = MaxPool2D(2, input_shape=(20, 24, 24))
-        z = np.empty((BATCH, 20, 12, 12), np.float32)
+        z = np.empty((n, 20, 12, 12), np.float32)
         cache: dict = {}
         print("max-pooling 2x2 of 20 maps of 24x24:")
-        print(f"  forward, one comparison per offset    {best(lambda: pool.forward(a, z, z, cache)):.3f}")
+        print(row.format("forward, the maximum only (prediction)", best(lambda: pool.forward(a, z))))
+        print(row.format("forward, and the winner's offset per window (kept)", best(lambda: pool.forward(a, z, z, cache))))
         view = windows.windows(a, (2, 2), (2, 2))
 
-        def reduction():
-            patches = view.reshape(BATCH, 20, 12, 12, 4)  # a copy: the windows are not contiguous
-            winner = patches.argmax(axis=-1)
-            return np.take_along_axis(patches, winner[..., None], -1)
-        print(f"  forward, copy + argmax + take         {best(reduction):.3f}")
-        print(f"  forward, max over the window axes     {best(lambda: view.max(axis=(4, 5))):.3f}")
+        def argmax():
+            patches = view.reshape(n, 20, 12, 12, 4)  # a copy: the windows are not contiguous
+            return np.take_along_axis(patches, patches.argmax(axis=-1)[..., None], -1)
+        print(row.format("forward, copy + argmax + take", best(argmax)))
+        print(row.format("forward, max over the window axes", best(lambda: view.max(axis=(4, 5)), 10)))
         delta = rng.normal(size=z.shape).astype(np.float32)
         dx = np.empty_like(a)
-        print(f"  backward, one masked add per offset   {best(lambda: pool.backpropagate(delta, dx, cache)):.3f}")
-        winner = reduction()  # noqa: F841 - the same work as the forward above
-        grid = np.arange(a.size).reshape(a.shape)
-        positions = windows.windows(grid, (2, 2), (2, 2)).reshape(BATCH, 20, 12, 12, 4)
-        chosen = view.reshape(BATCH, 20, 12, 12, 4).argmax(-1)
+        print(row.format("backward, a masked product per offset (kept)", best(lambda: pool.backpropagate(delta, dx, cache))))
+        positions = windows.windows(np.arange(a.size).reshape(a.shape), (2, 2), (2, 2)).reshape(n, 20, 12, 12, 4)
+        chosen = view.reshape(n, 20, 12, 12, 4).argmax(-1)
 
         def scatter():
             dx.fill(0)
             dx.reshape(-1)[np.take_along_axis(positions, chosen[..., None], -1).ravel()] = delta.ravel()
-        print(f"  backward, positions + one scatter     {best(scatter):.3f}")
+        print(row.format("backward, positions + one scatter", best(scatter)))
 
 
 def main(argv=None) -> int:

@@ -166,8 +166,10 @@ def add_columns(columns: np.ndarray, stride: tuple[int, int], out: np.ndarray) -
     ``columns`` is (n, C, kh, kw, H_out, W_out): ``columns[s, c, p, q, i, j]`` goes to the pixel
     (p, q) of the window at (i, j) in map c of sample s. Windows overlap when the stride is
     smaller than the kernel, so a pixel collects from up to kh kw of them: one strided addition
-    per kernel offset (p, q), each over the whole batch and every channel at once (faster than
-    ``np.add.at`` or ``np.bincount`` on the same numbers, see benchmarks/conv.py). Returns ``out``.
+    per kernel offset (p, q), each over the whole batch and every channel at once. (``np.add.at``
+    is about as fast with NumPy 2, faster for a few channels, slower for one, but needs an index
+    array as large as the columns; ``np.bincount`` is slower: benchmarks/conv.py --choices.)
+    Returns ``out``.
     """
     _, _, kh, kw, rows, cols = columns.shape
     out.fill(0)
