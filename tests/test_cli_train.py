@@ -495,16 +495,21 @@ def write_kaggle_csv(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
     return path
 
 
-def test_a_csv_dataset_trains_with_its_last_tenth_as_the_test_set(tmp_path, capsys):
+def test_a_csv_dataset_trains_with_a_seeded_stratified_tenth_as_the_test_set(tmp_path, capsys):
     (x, y), _ = load_mnist()
-    csv = write_kaggle_csv(tmp_path / "train.csv", x[:200], y[:200])
+    order = np.argsort(y[:200], kind="stable")  # sorted by class: the last tenth would be all nines
+    csv = write_kaggle_csv(tmp_path / "train.csv", x[:200][order], y[:200][order])
     model = tmp_path / "csv.safetensors"
     code, _, err = train(capsys, "--dataset", csv, "--validation", "0", "--epochs", "1", "--out", model)
     assert code == 0, err
-    assert "the last 20 of its 200 rows are the test set" in err
+    assert "a seeded, stratified 10% of its rows is the test set (20 of 200)" in err
     dataset = nnet.load(model).metadata["dataset"]
     assert (dataset["kind"], dataset["train"], dataset["test"]) == ("csv", 180, 20)
     assert dataset["path"] == str(csv.resolve())
+    code, out, err = train_like_evaluate(capsys, model)
+    assert code == 0, err
+    supports = [c["support"] for c in json.loads(out)["classes"]]
+    assert sum(supports) == 20 and all(support >= 1 for support in supports)  # every digit, not the nines alone
 
 
 def write_image_folder(root: Path, per_class: int = 10) -> dict[str, list[np.ndarray]]:

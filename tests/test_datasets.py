@@ -12,7 +12,7 @@ import pytest
 from _datasets_helpers import IDX_FILE_NAMES, FileServer, closed_port, make_tiny_dataset
 
 import nnet.datasets.downloads as downloads_module
-from nnet import datasets
+from nnet import data, datasets
 from nnet.datasets import (
     MNIST_CLASS_NAMES,
     DataFile,
@@ -70,14 +70,20 @@ def test_load_by_name_matches_load_mnist(mnist):
 
 
 @pytest.mark.parametrize("split", [10000, np.int64(10000), 1 / 6])
-def test_mnist_validation_split_holds_back_the_last_images(mnist, split):
+def test_mnist_validation_split_holds_back_a_seeded_stratified_draw(mnist, split):
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = datasets.load_mnist(split)
     assert x_train.shape == (50000, 784) and y_train.shape == (50000,)
     assert x_val.shape == (10000, 784) and y_val.shape == (10000,)
     assert x_test.shape == (10000, 784)
-    np.testing.assert_array_equal(x_val, mnist[0][0][50000:])
-    np.testing.assert_array_equal(y_val, mnist[0][1][50000:])
-    np.testing.assert_array_equal(y_train, mnist[0][1][:50000])
+    x_all, y_all = mnist[0]
+    kept, held = data.shuffled_split(60000, 10000, data.split_generator(0), y_all)  # the rule, seed 0
+    np.testing.assert_array_equal(x_val, x_all[held])
+    np.testing.assert_array_equal(y_val, y_all[held])
+    np.testing.assert_array_equal(x_train, x_all[kept])
+    np.testing.assert_array_equal(y_train, y_all[kept])
+    assert held[-1] - held[0] > 50000  # drawn from the whole set, not its end
+    counts, held_counts = np.bincount(y_all, minlength=10), np.bincount(y_val, minlength=10)
+    assert np.all(np.abs(held_counts - counts / 6) <= 1)  # every class in its share
     assert x_train.flags.c_contiguous and x_val.flags.c_contiguous
 
 
@@ -100,13 +106,26 @@ def test_bad_validation_split_is_a_clear_value_error(split, message):
         datasets.load_mnist(split)
 
 
-def test_split_validation_on_any_arrays():
-    x, y = np.arange(20).reshape(10, 2), np.arange(10)
-    (x_train, y_train), (x_val, y_val) = datasets.split_validation(x, y, 0.3)
-    assert y_train.tolist() == list(range(7)) and y_val.tolist() == [7, 8, 9]
-    assert np.shares_memory(x_val, x)  # a view, not a copy
-    with pytest.raises(ValueError, match=r"x has 10 rows but y has 9"):
-        datasets.split_validation(x, y[:9], 2)
+def test_split_validation_on_any_arrays_is_shuffled_stratified_and_seeded():
+    x, y = np.arange(40).reshape(20, 2), np.repeat([0, 1], [15, 5])  # sorted by class, 3 to 1
+    (x_train, y_train), (x_val, y_val) = datasets.split_validation(x, y, 0.2)
+    assert np.bincount(y_val).tolist() == [3, 1]  # each class in its share
+    assert sorted(np.concatenate([x_train[:, 0], x_val[:, 0]]).tolist()) == list(range(0, 40, 2))
+    np.testing.assert_array_equal(x_val[:, 0] // 2 >= 15, y_val == 1)  # rows stay with their labels
+    assert np.all(np.diff(x_val[:, 0]) > 0) and np.all(np.diff(x_train[:, 0]) > 0)  # in file order
+    assert x_val[:, 0].tolist() != [30, 32, 34, 36]  # not the last rows
+    assert not np.shares_memory(x_val, x)  # copies
+    again = datasets.split_validation(x, y, 0.2)[1][0]
+    np.testing.assert_array_equal(again, x_val)  # the same seed, the same split
+    seeds = {tuple(datasets.split_validation(x, y, 0.2, seed=seed)[1][0][:, 0]) for seed in range(10)}
+    assert len(seeds) > 5  # another seed, another draw
+    values = np.linspace(0.0, 1.0, 20)  # regression: shuffled, not stratified
+    (_, v_train), (_, v_val) = datasets.split_validation(x, values, 5, task="regression")
+    assert len(v_val) == 5 and len(v_train) == 15
+    with pytest.raises(ValueError, match=r"x has 20 rows but y has 19"):
+        datasets.split_validation(x, y[:19], 2)
+    with pytest.raises(ValueError, match=r"task must be one of classification, regression"):
+        datasets.split_validation(x, y, 2, task="ranking")
 
 
 def test_shipped_sha256sums_agree_with_the_registry():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import nnet
-from nnet import optimizers, schedules
+from nnet import data, optimizers, schedules
 from nnet.training import TrainingState
 
 # -- data and helpers ------------------------------------------------------------------------
@@ -125,36 +125,50 @@ def test_train_cost_is_measured_before_each_update():
 # -- validation ------------------------------------------------------------------------------
 
 
-def test_validation_split_holds_out_the_last_fraction():
+def test_validation_split_holds_out_a_seeded_stratified_draw():
     x, y = blobs(100)
-    y = y.copy()
-    y[90:] = (y[90:] + 1) % 3  # the last 10 % are mislabelled: easy to tell apart
+    order = np.argsort(y, kind="stable")
+    x, y = x[order], y[order]  # sorted by class: the last tenth would be class 2 alone
     recorder = Recorder()
     net = relu_net()
     history = net.fit(
         x, y, epochs=4, batch_size=8, optimizer="adam", learning_rate=0.02,
         validation_split=0.1, callbacks=[recorder], seed=0,
     )
+    (kept, _), (held, y_held) = data.split_validation(np.arange(100), y, 0.1, seed=0)  # the rule, the run's seed
+    assert np.bincount(y_held).tolist() == [4, 3, 3]  # every class, in its share of 34, 33, 33
     last = history.epochs[-1]
-    held_out = net.evaluate(x[90:], y[90:])
-    first_tenth = net.evaluate(x[:10], y[:10])
+    held_out = net.evaluate(x[held], y[held])
     assert last.validation_cost == pytest.approx(held_out.cost, rel=1e-12)
     assert last.validation_accuracy == pytest.approx(held_out.accuracy, rel=1e-12)
-    assert abs(last.validation_cost - first_tenth.cost) > 0.1
-    # it learned the 90 true labels, so it gets the 10 wrong ones wrong
-    assert last.train_accuracy > 0.9
-    assert last.validation_accuracy < 0.3
-    # and trained on exactly the first 90 rows: ceil(90 / 8) = 12 batches of 90 samples
+    assert abs(last.validation_cost - net.evaluate(x[90:], y[90:]).cost) > 1e-6  # not the last rows
+    # and trained on the other 90 rows: ceil(90 / 8) = 12 batches of 90 samples
     assert recorder.batches_per_epoch == {epoch: 12 for epoch in range(4)}
     assert recorder.samples_per_epoch == {epoch: 90 for epoch in range(4)}
 
 
 def test_validation_split_equals_explicit_validation_data():
     x, y = blobs(60)
-    split = relu_net().fit(x, y, epochs=2, batch_size=8, validation_split=0.25, seed=1)
+    weights = np.linspace(0.5, 2.0, 60)
+    split = relu_net().fit(x, y, epochs=2, batch_size=8, validation_split=0.25, seed=1, sample_weight=weights)
+    (kept, _), (held, _) = data.split_validation(np.arange(60), y, 0.25, seed=1)
     explicit_net = relu_net()
-    explicit = explicit_net.fit(x[:45], y[:45], epochs=2, batch_size=8, validation_data=(x[45:], y[45:]), seed=1)
+    explicit = explicit_net.fit(x[kept], y[kept], epochs=2, batch_size=8, validation_data=(x[held], y[held]), seed=1,
+                                sample_weight=weights[kept])
     np.testing.assert_array_equal(split.column("validation_cost"), explicit.column("validation_cost"))
+    np.testing.assert_array_equal(split.column("train_cost"), explicit.column("train_cost"))
+
+
+def test_validation_split_of_a_regression_network_is_seeded_and_not_stratified():
+    x, _ = blobs(40)
+    targets = x[:, :2].sum(axis=1)
+    net = nnet.Network([6, 8, 1], activation="relu", output="identity", seed=0)
+    split = net.fit(x, targets, epochs=2, batch_size=8, validation_split=10, seed=3)
+    (kept, _), (held, _) = data.split_validation(np.arange(40), targets, 10, seed=3, task="regression")
+    again = nnet.Network([6, 8, 1], activation="relu", output="identity", seed=0)
+    explicit = again.fit(x[kept], targets[kept], epochs=2, batch_size=8, validation_data=(x[held], targets[held]), seed=3)
+    np.testing.assert_array_equal(split.column("validation_cost"), explicit.column("validation_cost"))
+
 
 
 def test_validation_data_and_split_together_is_an_error():

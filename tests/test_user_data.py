@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nnet.data import split_validation
 from nnet.datasets import DataFormatError, load_csv, load_image_folder, load_npz
+from nnet.datasets.local import SPLIT_SEED, split_test
 
 N_PIXELS = 784
 
@@ -359,9 +361,11 @@ def test_load_path_reads_each_form_and_says_how_it_split(tmp_path, image_folder)
     x, y = rng.integers(0, 256, size=(40, N_PIXELS), dtype=np.uint8), np.arange(40) % 4
     np.savez(tmp_path / "xy.npz", x=x, y=y)
     loaded = load_path(tmp_path / "xy.npz")
-    assert loaded.kind == "npz" and loaded.note == "the last 4 of its 40 rows are the test set"
-    np.testing.assert_array_equal(loaded.test[0], x[36:])
-    np.testing.assert_array_equal(loaded.train[1], y[:36])
+    assert loaded.kind == "npz" and loaded.note == "a seeded, stratified 10% of its rows is the test set (4 of 40)"
+    (train_rows, _), (test_rows, _) = split_validation(np.arange(40), y, 4, seed=SPLIT_SEED)  # the one rule
+    np.testing.assert_array_equal(loaded.test[0], x[test_rows])
+    np.testing.assert_array_equal(loaded.train[1], y[train_rows])
+    assert sorted(loaded.test[1].tolist()) == [0, 1, 2, 3]  # one of each class of ten
 
     np.savez(tmp_path / "split.npz", x_train=x[:30], y_train=y[:30], x_test=x[30:], y_test=y[30:] * 2)
     loaded = load_path(tmp_path / "split.npz")
@@ -370,12 +374,12 @@ def test_load_path_reads_each_form_and_says_how_it_split(tmp_path, image_folder)
     (tmp_path / "rows.csv").write_text(csv_text(np.column_stack([y, x])))
     loaded = load_path(tmp_path / "rows.csv")
     assert loaded.kind == "csv" and len(loaded.train[0]) == 36 and loaded.image_shape == (28, 28)
-    np.testing.assert_array_equal(loaded.test[0], x[36:])
+    np.testing.assert_array_equal(loaded.test[0], x[test_rows])
 
     root, _ = image_folder
-    loaded = load_path(root)  # cat: 3 images, dog: 2 -> one of each held out
+    loaded = load_path(root)  # cat: 3 images, dog: 2 -> 10% of 5, at least one, held out
     assert loaded.kind == "images" and loaded.class_names == ("cat", "dog")
-    assert sorted(loaded.test[1].tolist()) == [0, 1] and len(loaded.train[0]) == 3
+    assert len(loaded.test[1]) == 1 and len(loaded.train[0]) == 4
 
     with pytest.raises(DataFormatError, match=r"a dataset file must be an \.npz archive or a \.csv"):
         (tmp_path / "notes.txt").write_text("hi")
@@ -387,19 +391,22 @@ def test_load_path_reads_each_form_and_says_how_it_split(tmp_path, image_folder)
         load_path(tmp_path / "nowhere")
 
 
-def test_the_stratified_split_holds_out_a_tenth_of_every_class_the_same_way_each_time():
-    from nnet.datasets.local import split_stratified
-
-    y = np.repeat(np.arange(5), [20, 20, 30, 10, 1])  # sorted by class, as an image folder comes
+def test_the_test_split_holds_out_a_tenth_of_every_class_the_same_way_each_time():
+    y = np.repeat(np.arange(5), [20, 20, 30, 10, 1])  # sorted by class, as an image folder or a CSV may come
     x = np.arange(len(y))[:, None]
-    (x_train, y_train), (x_test, y_test) = split_stratified(x, y)
-    assert np.bincount(y_test, minlength=5).tolist() == [2, 2, 3, 1, 0]  # a lone image stays in training
+    (x_train, y_train), (x_test, y_test) = split_test(x, y)
+    assert np.bincount(y_test, minlength=5).tolist() == [2, 2, 3, 1, 0]  # each class its share; a lone row trains
     assert sorted(np.concatenate([x_train, x_test]).ravel().tolist()) == list(range(len(y)))
-    assert len(set(y_train[-8:].tolist())) > 1  # training rows are shuffled: a validation cut mixes classes
-    (_, _), (again, _) = split_stratified(x, y)
+    (_, _), (again, _) = split_test(x, y)
     np.testing.assert_array_equal(again, x_test)  # seeded: evaluate later finds the same test set
-    with pytest.raises(DataFormatError, match=r"too few"):
-        split_stratified(x[:2], np.array([0, 1]))
+    (_, _), (other, _) = split_test(x, y, seed=SPLIT_SEED + 1)
+    assert not np.array_equal(other, x_test)
+    (_, validation_labels) = split_validation(x_train, y_train, 0.1)[1]
+    assert set(validation_labels.tolist()) == {0, 1, 2, 3}  # a validation cut of the training rows mixes classes
+    (_, _), (values, _) = split_test(x, y.astype(float), task="regression")  # not stratified: any 8 rows
+    assert len(values) == 8
+    with pytest.raises(DataFormatError, match=r"1 rows are too few to hold out 10% of them as a test set"):
+        split_test(x[:1], np.array([0]))
 
 
 # --- one rule for image files, shared with nnet.images ---------------------------------------

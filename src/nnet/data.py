@@ -26,7 +26,7 @@ not all 0, travel with a training set into each minibatch, and the cost takes th
 
 :class:`Examples` holds a training set checked once, and gathers its minibatches into
 preallocated arrays (the training loop's workspace); :func:`split_validation` is the one rule
-for holding rows out as validation data.
+for holding rows out as validation data (at random from a seed, stratified by class).
 """
 
 from __future__ import annotations
@@ -301,18 +301,39 @@ class Examples:
             self.weights.take(rows, out=weights_out, mode="clip")
 
 
-def split_validation(x, y, validation: int | float, *, name: str = "validation_split") -> tuple[tuple, tuple]:
-    """Hold the last rows of ``x`` and ``y`` out as validation data.
+def split_validation(x, y, validation: int | float, *, seed: int = 0, task: str = "classification",
+                     name: str = "validation_split") -> tuple[tuple, tuple]:
+    """Hold rows of ``x`` and ``y`` out as validation data: the one rule every door uses.
 
+    The rows are drawn at random from ``seed`` (:func:`split_generator`), and for classification
+    stratified by class (the label, or the brightest target of one-hot rows): each class is held
+    out in its share of the rows, so a class-sorted file still validates on every class.
     ``validation`` is a count of rows in [1, n - 1], or a fraction in (0, 1) of them (rounded).
-    Returns ``((x_train, y_train), (x_validation, y_validation))``, views with no copy.
-    Raises ValueError when it is neither, or leaves either part empty.
+
+    Returns ``((x_train, y_train), (x_validation, y_validation))``, copies, each part's rows in
+    their order in x. Raises ValueError when ``validation`` is neither, or leaves either part
+    empty (the messages call it ``name``).
     """
     n = len(x)
     if len(y) != n:
         raise ValueError(f"x has {n} rows but y has {len(y)}; expected one label per row")
-    cut = n - validation_count(validation, n, name)
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+    labels = None
+    if task_for(task, "softmax") == "classification":  # task_for checks the name
+        y_array = np.asarray(y)
+        labels = y_array if y_array.ndim == 1 else y_array.reshape(n, -1).argmax(axis=1)
+    kept, held = shuffled_split(n, validation, split_generator(seed), labels, name=name)
+    return (x[kept], y[kept]), (x[held], y[held])
+
+
+#: The stream of a seed that :func:`split_generator` draws from, apart from the initial weights'
+#: (the seed itself) and the epochs' shuffles (``[seed, epoch]``).
+SPLIT_STREAM = 1
+
+
+def split_generator(seed: int) -> np.random.Generator:
+    """The generator that splits data for a run seeded with ``seed``: its own stream, so that the
+    split does not follow the draws of the initial weights or of the epochs."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SPLIT_STREAM,)))
 
 
 def validation_count(validation, n: int | None, name: str = "validation_split") -> int:
@@ -344,22 +365,26 @@ def shuffled_split(n: int, validation: int | float, rng: np.random.Generator, la
     """Hold out rows at random: ``(kept, held_out)``, two sorted int64 arrays of row indices.
 
     ``validation`` counts the held-out rows as for :func:`validation_count`. Given ``labels``
-    (n,), the split is stratified: each class is held out in its share of the rows (rounded so
-    the counts add up), so a class-sorted file still validates on every class.
+    (n,) (numbers or strings), the split is stratified: each class is held out in its share of
+    the rows, rounded down, and the rows still to place go one each to the classes with the
+    largest remainders (ties broken at random), so the counts add up. One permutation of all the
+    rows, grouped by class, picks each class's rows: O(n log n) for any number of classes.
     """
     count = validation_count(validation, n, name)
+    order = rng.permutation(n)
     if labels is None:
-        held = rng.permutation(n)[:count]
+        held = order[:count]
     else:
         classes, inverse = np.unique(np.asarray(labels), return_inverse=True)
+        inverse = inverse.reshape(-1)
         sizes = np.bincount(inverse, minlength=len(classes))
         exact = sizes * (count / n)
         shares = np.floor(exact).astype(np.int64)
-        remainder = exact - shares
-        # the rows still to place go to the classes with the largest remainders (ties at random)
-        order = np.lexsort((rng.random(len(classes)), -remainder))
-        shares[order[: count - int(shares.sum())]] += 1
-        held = np.concatenate([rng.permutation(np.flatnonzero(inverse == c))[: shares[c]] for c in range(len(classes))])
+        order_of_remainders = np.lexsort((rng.random(len(classes)), -(exact - shares)))
+        shares[order_of_remainders[: count - int(shares.sum())]] += 1
+        grouped = order[np.argsort(inverse[order], kind="stable")]  # by class, shuffled within each
+        rank = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # the place within its class
+        held = grouped[rank < np.repeat(shares, sizes)]
     mask = np.zeros(n, bool)
     mask[held] = True
     return np.flatnonzero(~mask), np.flatnonzero(mask)

@@ -36,7 +36,7 @@ DEFAULTS = {
     "weight_decay": 0.0,
     "dropout": 0.0,
     "early_stopping": None,  # epochs without improvement before stopping; None: never
-    "validation": 5000,  # the last 5,000 training images; a fraction, or 0 for none
+    "validation": 5000,  # 5,000 training images, drawn from the seed (stratified); a fraction, or 0 for none
     "seed": 0,
     "dtype": "float32",
     "dataset": "mnist",

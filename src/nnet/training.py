@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import checks, distributed, optimizers, schedules, speed
-from .data import split_validation
+from .data import as_weights, split_validation
 from .history import EpochRecord, History
 
 logger = logging.getLogger(__name__)
@@ -323,8 +323,9 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
         ``constant`` (default), ``step`` or ``cosine``, applied per epoch.
     validation_data : (x_val, y_val), optional
     validation_split : int or float, optional
-        Hold out this many rows (an int) or this fraction of them (a float in (0, 1)) from the
-        end of (x, y) as validation data instead (:func:`nnet.data.split_validation`).
+        Hold out this many rows (an int) or this fraction of them (a float in (0, 1)) of (x, y)
+        as validation data instead: drawn at random from ``seed``, stratified by class for a
+        classifier (:func:`nnet.data.split_validation`).
     early_stopping : int, optional
         Stop after this many epochs without a lower validation cost (training cost when there is
         no validation data), and restore the best epoch's weights.
@@ -354,9 +355,14 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
     if validation_split is not None:
         if validation_data is not None:
             raise ValueError("give validation_data or validation_split, not both")
+        if seed is None:  # chosen here (or the resumed run's), so that the History's seed tells the split
+            seed = resume["seed"] if resume is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        x, y = np.asarray(x), np.asarray(y)
         if sample_weight is not None:
-            (_, sample_weight), _ = split_validation(np.asarray(x), np.asarray(sample_weight), validation_split)
-        (x, y), validation_data = split_validation(np.asarray(x), np.asarray(y), validation_split)
+            sample_weight = as_weights(sample_weight, len(x), np.dtype(np.float64))
+        (kept, y), (held, y_held) = split_validation(np.arange(len(x)), y, validation_split, seed=seed, task=network.task)
+        x, validation_data = x[kept], (x[held], y_held)
+        sample_weight = None if sample_weight is None else sample_weight[kept]
     if isinstance(optimizer, optimizers.Optimizer):
         given = {"learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay}
         clashing = [name for name, value in given.items() if value is not None]

@@ -213,7 +213,7 @@ def _seconds_to_98(library: str, data) -> dict:
 
     (x_train, y_train), (x_test, y_test) = data
     settings = runs.resolve({})  # `nnet train`'s defaults, on the same 55,000 images it uses
-    (x_train, y_train), _ = split_validation(x_train, y_train, settings["validation"])
+    (x_train, y_train), _ = split_validation(x_train, y_train, settings["validation"], seed=settings["seed"])
     network = runs.build_network(settings, x_train.shape[1], 10)
     sizes, epochs, seed = network.sizes, settings["epochs"], settings["seed"]
     trained, accuracy, epoch = 0.0, 0.0, 0

@@ -34,10 +34,9 @@ Every command's --dataset also takes a path:
     train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]);
   - a folder with one subfolder of 28x28 images per class (the subfolder names are the
     classes): a seeded, stratified 10% of each class is the test set;
-  - an .npz archive holding x_train, y_train, x_test, y_test, or x, y: then the last 10% of
-    the rows is the test set;
-  - a .csv with a label column and 784 pixel columns (Kaggle's layout): the last 10% of the
-    rows is the test set.
+  - an .npz archive holding x_train, y_train, x_test, y_test, or x, y: then a seeded,
+    stratified 10% of the rows is the test set (the same rows every time);
+  - a .csv with a label column and 784 pixel columns (Kaggle's layout): likewise.
 A registered name wins over a folder of the same name: write ./mnist for a folder named mnist."""
 EXAMPLES = """\
 examples:

@@ -30,13 +30,14 @@ DESCRIPTION = """\
 Train a feed-forward network by minibatch gradient descent and save it as one .safetensors
 file. With no options: 784-128-10, ReLU hidden layer, softmax output, cross-entropy cost,
 momentum 0.9, learning rate 0.1 on a cosine schedule, batch 64, 10 epochs, seed 0, on the
-MNIST digits that ship with nnet (the last 5,000 training images held out for validation).
+MNIST digits that ship with nnet (5,000 training images held out for validation: drawn at
+random from the seed, stratified by class).
 
 --dataset takes a registered name (`nnet data list`) or a path: a folder of the four
 MNIST-named IDX files; a folder with one subfolder of 28x28 images per class (a seeded,
 stratified 10% of each class is the test set); an .npz with x_train, y_train, x_test, y_test
-(or x, y: the last 10% is the test set); a .csv with a label column and 784 pixel columns (the
-last 10% is the test set). A registered name wins over a folder of the same name: write
+(or x, y: a seeded, stratified 10% is the test set); a .csv with a label column and 784 pixel
+columns (likewise). A registered name wins over a folder of the same name: write
 ./mnist to mean a folder called mnist. `nnet data --help` has the details.
 
 --preset lesson is the lessons' network; options given explicitly override a preset.
@@ -129,7 +130,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     data = parser.add_argument_group("data and files")
     data.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"{DATASET_HELP}. Default: mnist")
-    data.add_argument("--validation", type=_setting("validation", _validation), metavar="N_OR_FRACTION", help="hold out the last N training images, or this fraction, for validation; 0 for none (default 5000)")
+    data.add_argument("--validation", type=_setting("validation", _validation), metavar="N_OR_FRACTION", help="hold out N training rows, or this fraction, for validation (drawn from --seed, stratified by class); 0 for none (default 5000)")
     data.add_argument("--out", metavar="FILE", default="model.safetensors", help="where to save the model (default model.safetensors; never over an existing file without --overwrite)")
     data.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists (a trained model is your work: kept by default)")
     data.add_argument("--checkpoint-dir", metavar="DIR", help=f"save DIR/{CHECKPOINT_FILE} after every epoch")
@@ -178,7 +179,7 @@ def _run(args, group) -> int:
     with group.agreement():
         if data is None:
             data = _data(settings["dataset"], quiet, mapped=group.parallel)
-        (x_train, y_train), validation = _split(data, settings["validation"], "validation" in given_settings(args))
+        (x_train, y_train), validation = _split(data, settings, "validation" in given_settings(args))
         try:
             if checkpoint is None:
                 network = runs.build_network(settings, x_train.shape[1], len(data.classes))
@@ -280,15 +281,17 @@ def _data(spec: str, quiet: bool, mapped: bool = False):
     return resolve(spec, quiet=quiet, mapped=mapped)
 
 
-def _split(data, validation, explicit: bool):
-    """((x_train, y_train), (x_val, y_val) or None) from the dataset's training part."""
+def _split(data, settings: dict, explicit: bool):
+    """((x_train, y_train), (x_val, y_val) or None) from the dataset's training part: the
+    validation rows drawn from the run's seed, stratified by class (nnet.data.split_validation)."""
     from nnet.data import split_validation
 
     x, y = data.train
+    validation = settings["validation"]
     if not validation:
         return (x, y), None
     try:
-        return split_validation(x, y, validation, name="--validation")
+        return split_validation(x, y, validation, seed=settings["seed"], name="--validation")
     except ValueError as failure:
         hint = "" if explicit else f" (--validation {validation} is the default)"
         raise CLIError(f"{failure}{hint}; pass --validation 0.1, or 0 for none") from None

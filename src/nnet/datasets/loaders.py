@@ -7,10 +7,11 @@ Every loader returns rows of pixels and integer labels::
 
 Images stay uint8 (0 = background, 255 = ink); scale to float32 per batch when training.
 
-``validation_split`` holds back the end of the training set, as Nielsen's lessons hold back the
-last 10,000 of MNIST's 60,000 training images: an int is a count of images, a float in (0, 1) a
-fraction of them. With it, a loader returns three pairs (train, validation, test) instead of two.
-The pairs are views of one array, not copies.
+``validation_split`` holds back part of the training set, as Nielsen's lessons hold back
+10,000 of MNIST's 60,000 training images: an int is a count of images, a float in (0, 1) a
+fraction of them. They are drawn at random, stratified by class, always the same way
+(:func:`nnet.data.split_validation` with seed 0). With it, a loader returns three pairs (train,
+validation, test) instead of two.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def load(
     name : str
         A registered name: ``"mnist"`` (ships with nnet), ``"fashion-mnist"``, ``"kmnist"`` ...
     validation_split : int or float, optional
-        Hold back the last ``validation_split`` training images (an int), or that fraction of
-        them (a float in (0, 1)), as a validation set.
+        Hold back ``validation_split`` training images (an int), or that fraction of them (a
+        float in (0, 1)), as a validation set: drawn at random (seed 0), stratified by class.
     progress : callable, optional
         ``progress(filename, bytes_done, bytes_total)`` while downloading; see ``download``.
 
@@ -80,8 +81,8 @@ def load_mnist(
     Parameters
     ----------
     validation_split : int or float, optional
-        ``10000`` holds back the last 10,000 training images, as Nielsen's lessons do; a float in
-        (0, 1) holds back that fraction.
+        ``10000`` holds back 10,000 training images, as Nielsen's lessons do (drawn at random,
+        stratified by class, always the same); a float in (0, 1) holds back that fraction.
 
     Returns
     -------

@@ -10,16 +10,11 @@
   ``class_names``), or with just ``x, y`` (``load_npz``);
 - a ``.csv`` file with a label column and 784 pixel columns (``load_csv``).
 
-Where the test set comes from, when the data do not say (``TEST_FRACTION`` = 10%):
-
-- an ``.npz`` with only ``x, y``, and a ``.csv``: the LAST 10% of the rows, in file order (as
-  MNIST puts its test images after its training images);
-- a folder of class subfolders, whose rows come sorted by class (the last 10% would be the
-  last class alone): a stratified, shuffled split. Each class gives 10% of its images (rounded,
-  but at least one from every class of two or more) to the test set, picked by a permutation
-  seeded with ``SPLIT_SEED``, so the same folder always splits the same way and a model is
-  scored later on the very images it was held out from. The training rows come shuffled by the
-  same permutation, so that a validation set cut from their end holds every class.
+Where the test set comes from, when the data do not say (an ``.npz`` with only ``x, y``, a
+``.csv``, a folder of class subfolders): :func:`split_test` holds out ``TEST_FRACTION`` = 10% of
+the rows, drawn at random and stratified by class (each class gives its share, so a file sorted
+by class never leaves a one-class test set), from the fixed ``SPLIT_SEED``: the same file always
+splits the same way, and a model is scored later on the very rows it was held out from.
 """
 
 from __future__ import annotations
@@ -31,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..data import split_validation
 from .errors import DataFormatError
 from .loaders import read_labelled_images
 from .mapped import map_labelled_images
@@ -40,7 +36,7 @@ from .image_folder import load_image_folder
 from .npz import read_npz
 from .rules import arrays_to_dataset, default_class_names
 
-__all__ = ["IDX_NAMES", "SPLIT_SEED", "TEST_FRACTION", "LocalDataset", "load_path", "split_last", "split_stratified"]
+__all__ = ["IDX_NAMES", "SPLIT_SEED", "TEST_FRACTION", "LocalDataset", "load_path", "split_test"]
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -51,7 +47,7 @@ IDX_NAMES = {
 }
 #: The share of the rows held out as the test set when the data name no test set.
 TEST_FRACTION = 0.1
-#: Seeds the stratified split of an image folder (fixed: the same folder splits the same way).
+#: Seeds the test split of data that name no test set (fixed: the same file splits the same way).
 SPLIT_SEED = 0
 
 
@@ -92,9 +88,7 @@ def load_path(path: str | os.PathLike[str], *, mapped: bool = False) -> LocalDat
             return _idx_folder(path, mapped)
         if any(entry.is_dir() and not entry.name.startswith(".") for entry in path.iterdir()):
             x, y, names = load_image_folder(path)
-            train, test = split_stratified(x, y, source=str(path))
-            note = f"a stratified {TEST_FRACTION:.0%} of each class, seeded, is the test set ({len(test[0])} of {len(x)} images)"
-            return LocalDataset(train, test, names, (IMAGE_SIDE, IMAGE_SIDE), "images", note)
+            return _held_out(x, y, names, "images", path)
         raise DataFormatError(
             f"{path}: neither a dataset folder of the four IDX files ({_expected_idx()}) nor a "
             f"folder with one subfolder of images per class"
@@ -105,7 +99,7 @@ def load_path(path: str | os.PathLike[str], *, mapped: bool = False) -> LocalDat
             return _npz(path, mapped)
         if suffix == ".csv":
             x, y, names = load_csv(path)
-            return _last_tenth(x, y, names, "csv", path)
+            return _held_out(x, y, names, "csv", path)
         raise DataFormatError(
             f"{path}: a dataset file must be an .npz archive or a .csv file; for IDX files give "
             f"their folder"
@@ -156,52 +150,30 @@ def _npz(path: Path, mapped: bool = False) -> LocalDataset:
         return LocalDataset((x_train, y_train), (x_test, y_test), classes, (IMAGE_SIDE, IMAGE_SIDE), "npz")
     if "x" in arrays and "y" in arrays:
         x, y, classes = arrays_to_dataset(arrays["x"], arrays["y"], names, source=str(path))
-        return _last_tenth(x, y, classes, "npz", path)
+        return _held_out(x, y, classes, "npz", path)
     raise DataFormatError(
         f"{path}: expected arrays x_train, y_train, x_test, y_test (or x, y); the archive holds "
         f"{', '.join(arrays) or 'nothing'}"
     )
 
 
-def _last_tenth(x, y, classes, kind: str, path: Path) -> LocalDataset:
-    train, test = split_last(x, y, source=str(path))
-    note = f"the last {len(test[0])} of its {len(x)} rows are the test set"
+def _held_out(x, y, classes, kind: str, path: Path) -> LocalDataset:
+    train, test = split_test(x, y, source=str(path))
+    note = f"a seeded, stratified {TEST_FRACTION:.0%} of its rows is the test set ({len(test[0])} of {len(x)})"
     return LocalDataset(train, test, classes, (IMAGE_SIDE, IMAGE_SIDE), kind, note)
 
 
-def split_last(x: np.ndarray, y: np.ndarray, fraction: float = TEST_FRACTION, *, source: str = "data") -> tuple[Pair, Pair]:
-    """Hold out the last ``fraction`` of the rows (rounded, at least one) as the test set.
+def split_test(x: np.ndarray, y: np.ndarray, fraction: float = TEST_FRACTION, *, seed: int = SPLIT_SEED,
+               task: str = "classification", source: str = "data") -> tuple[Pair, Pair]:
+    """Hold out ``fraction`` of the rows (rounded, at least one) as the test set: drawn from
+    ``seed`` and, for classification, stratified by class, by :func:`nnet.data.split_validation`
+    (the one rule for holding rows out).
 
-    Returns ``((x_train, y_train), (x_test, y_test))``, views with no copy. Raises
+    Returns ``((x_train, y_train), (x_test, y_test))``, copies, each in file order. Raises
     DataFormatError when no training row would be left.
     """
     n = len(x)
     count = max(1, round(n * fraction))
     if n - count < 1:
-        raise DataFormatError(f"{source}: {n} rows are too few to keep the last {fraction:.0%} as a test set")
-    return (x[:-count], y[:-count]), (x[-count:], y[-count:])
-
-
-def split_stratified(
-    x: np.ndarray, y: np.ndarray, fraction: float = TEST_FRACTION, *, seed: int = SPLIT_SEED, source: str = "data"
-) -> tuple[Pair, Pair]:
-    """Hold out ``fraction`` of each class's rows, picked at random with ``seed``, as the test set.
-
-    Each class gives ``round(fraction * its count)`` rows, but at least one when it has two or
-    more. Both parts come in the order of one seeded permutation of all the rows (so neither is
-    sorted by class). Returns ``((x_train, y_train), (x_test, y_test))``, copies. Raises
-    DataFormatError when either part would be empty.
-    """
-    order = np.random.default_rng(seed).permutation(len(x))
-    held_out = np.zeros(len(x), dtype=bool)
-    for label in np.unique(y):
-        members = order[y[order] == label]  # this class's rows, in the permutation's order
-        count = max(1, round(len(members) * fraction)) if len(members) >= 2 else 0
-        held_out[members[:count]] = True
-    if held_out.all() or not held_out.any():
-        raise DataFormatError(
-            f"{source}: {len(x)} images are too few to hold out {fraction:.0%} of each class as a "
-            f"test set (a class needs two images or more)"
-        )
-    train_rows, test_rows = order[~held_out[order]], order[held_out[order]]
-    return (x[train_rows], y[train_rows]), (x[test_rows], y[test_rows])
+        raise DataFormatError(f"{source}: {n} rows are too few to hold out {fraction:.0%} of them as a test set")
+    return split_validation(x, y, count, seed=seed, task=task, name="the test split")
