@@ -11,11 +11,14 @@ ROWS, INPUTS, HIDDEN, CLASSES = 97, 12, [16, 8], 3
 VALIDATION_ROWS = 20
 
 
-def data(poison: bool = False):
-    """Seeded (x, y) and validation data; ``poison`` puts a NaN into x."""
+def data(poison: bool = False, regression: bool = False):
+    """Seeded (x, y) and validation data; ``poison`` puts a NaN into x; ``regression``: y holds
+    two values per row (far from 0, as raw targets may be) instead of labels."""
     rng = np.random.default_rng(7)
     x = rng.normal(size=(ROWS + VALIDATION_ROWS, INPUTS)).astype(np.float32)
     y = (x[:, :CLASSES] + 0.3 * rng.normal(size=(len(x), CLASSES))).argmax(axis=1)
+    if regression:
+        y = 50.0 + x[:, :2] @ np.array([[1.0, 0.5], [-2.0, 1.0]]) + 0.1 * rng.normal(size=(len(x), 2))
     if poison:
         x[5, 3] = np.nan
     return (x[:ROWS], y[:ROWS]), (x[ROWS:], y[ROWS:])
@@ -23,17 +26,19 @@ def data(poison: bool = False):
 
 def train(settings: dict, comm=None, callbacks=(), poison: bool = False, resume: str | None = None):
     """Train the test network with ``settings`` (optimizer, learning_rate, dropout, epochs,
-    batch_size, early_stopping, validation, weighted: seeded sample weights); ``resume``:
-    continue the checkpoint in that file.
+    batch_size, early_stopping, validation, weighted: seeded sample weights, regression: two
+    values from an identity output); ``resume``: continue the checkpoint in that file.
     Returns (network, trainer)."""
     settings = dict(settings)
     dropout = settings.pop("dropout", 0.0)
-    network = nnet.Network([INPUTS, *HIDDEN, CLASSES], activation="relu", output="softmax", cost="cross_entropy",
-                           dropout=dropout, seed=3)
+    regression = settings.pop("regression", False)
+    network = nnet.Network([INPUTS, *HIDDEN, 2 if regression else CLASSES], activation="relu",
+                           output="identity" if regression else "softmax",
+                           cost="quadratic" if regression else "cross_entropy", dropout=dropout, seed=3)
     checkpoint = None
     if resume:
         network, checkpoint = load_checkpoint(resume)
-    (x, y), validation = data(poison)
+    (x, y), validation = data(poison, regression)
     if not settings.pop("validation", True):
         validation = None
     weights = np.random.default_rng(5).uniform(0.2, 2.0, len(x)) if settings.pop("weighted", False) else None

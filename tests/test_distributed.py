@@ -240,6 +240,24 @@ def test_data_parallel_training_ends_with_the_weights_of_one_process(tmp_path, o
         assert record["validation_cost"] == pytest.approx(expected.validation_cost, rel=1e-5)
 
 
+@needs_mpi
+@pytest.mark.parametrize("processes", [2, 3])
+def test_a_regression_run_records_the_r2_of_one_process(tmp_path, processes):
+    """R² over the epoch's batches adds up every process's rows (the last batch's row falls to one
+    process alone under -n 3); the validation R² is rank 0's, shared."""
+    settings = {**BASE, "optimizer": "adam", "dropout": 0.0, "regression": True}
+    done, _ = run_job(processes, settings, tmp_path)
+    assert done.returncode == 0, done.stderr
+    _, trainer = train(settings)
+    for _, history in results(tmp_path, processes):
+        assert len(history["epochs"]) == len(trainer.history.epochs)
+        for record, expected in zip(history["epochs"], trainer.history.epochs):
+            assert record["train_accuracy"] is None and record["validation_accuracy"] is None
+            assert record["train_r2"] == pytest.approx(expected.train_r2, rel=1e-6)
+            assert record["validation_r2"] == pytest.approx(expected.validation_r2, rel=1e-6)
+    assert trainer.history.epochs[-1].train_r2 > trainer.history.epochs[0].train_r2  # it learns
+
+
 def test_the_parity_bound_is_far_below_what_a_different_mask_gives():
     """What the bound rules out: the same run whose dropout drew other masks (another seed's)."""
     network, _ = train({**BASE, "optimizer": "adam"})

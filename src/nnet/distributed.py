@@ -117,18 +117,26 @@ class Group:
         return float(tally[0]), int(round(float(tally[1]))), bool(tally[2])
 
     def end_epoch(self, validation, stop: bool):
-        """Share rank 0's validation scores (``(cost, accuracy)``, accuracy None for regression;
-        or None) and whether any process asked to stop; returns them, alike on every process."""
+        """Share rank 0's validation scores (``(cost, accuracy, r2)``, accuracy None for
+        regression, R² None for a classifier; or None) and whether any process asked to stop;
+        returns them, alike on every process."""
         from mpi4py import MPI
 
-        message = np.zeros(4)
+        message = np.zeros(5)
         if self.rank == 0 and validation is not None:
-            cost, accuracy = validation
-            message[:3] = 1.0, cost, np.nan if accuracy is None else accuracy
-        message[3] = stop
+            message[:4] = 1.0, *(np.nan if value is None else value for value in validation)
+        message[4] = stop
         self.comm.Allreduce(MPI.IN_PLACE, message, op=MPI.SUM)
-        scores = (float(message[1]), None if np.isnan(message[2]) else float(message[2])) if message[0] else None
-        return scores, bool(message[3])
+        scores = tuple(None if np.isnan(value) else float(value) for value in message[1:4]) if message[0] else None
+        return scores, bool(message[4])
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (float64) summed over every process, alike on each."""
+        from mpi4py import MPI
+
+        total = np.array(values, dtype=np.float64)
+        self.comm.Allreduce(MPI.IN_PLACE, total, op=MPI.SUM)
+        return total
 
     def any(self, flag: bool) -> bool:
         """Whether ``flag`` is true on any process."""

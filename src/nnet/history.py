@@ -1,8 +1,9 @@
 """What a training run did, epoch by epoch: the :class:`History` that ``fit`` returns.
 
-One :class:`EpochRecord` per epoch: the cost and accuracy on the training batches (the means over
-the epoch's minibatches, each measured just before its update, as Keras reports them), on the
-validation data if there is any, the learning rate and the seconds it took. ``to_dict`` and
+One :class:`EpochRecord` per epoch: the cost and accuracy (a classifier's) or R² (a regression
+network's) on the training batches (over the epoch's minibatches, each measured just before its
+update, as Keras reports them), on the validation data if there is any, the learning rate and the
+seconds it took. ``to_dict`` and
 ``from_dict`` turn a history into plain data and back, for model files and checkpoints.
 """
 
@@ -13,15 +14,18 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class EpochRecord:
-    """What one epoch did. ``epoch`` counts from 1."""
+    """What one epoch did. ``epoch`` counts from 1. The accuracies are None for regression,
+    the R² values None for a classifier (and in histories written before nnet kept them)."""
 
     epoch: int
     train_cost: float
-    train_accuracy: float
+    train_accuracy: float | None
     validation_cost: float | None
     validation_accuracy: float | None
     learning_rate: float
     seconds: float
+    train_r2: float | None = None
+    validation_r2: float | None = None
 
 
 @dataclass

@@ -164,10 +164,59 @@ def r2(y_true, y_pred, sample_weight=None) -> float:
     mean = np.average(y_true, axis=0, weights=w)
     residual = (w[:, None] * (y_true - y_pred) ** 2).sum(axis=0)
     total = (w[:, None] * (y_true - mean) ** 2).sum(axis=0)
+    return _r2(residual, total)
+
+
+def _r2(residual: np.ndarray, total: np.ndarray) -> float:
+    """R² from each output's Σ(y - ŷ)² and Σ(y - ȳ)², averaged over the outputs."""
     scores = np.where(residual == 0.0, 1.0, 0.0)
     np.divide(residual, total, out=scores, where=total != 0.0)
     scores = np.where(total != 0.0, 1.0 - scores, scores)
     return float(scores.mean())
+
+
+class RunningR2:
+    """R² over rows that come a batch at a time (the training loop's minibatches, evaluate's
+    slices): ``add(y_true, y_pred)`` each batch, (n, k) or (n,), then ``value()``, equal to
+    :func:`r2` over all the rows. Σ(y - ȳ)² is gathered as sums of y - s and (y - s)², s the
+    ``shift`` given (best the targets' mean) or the first batch's mean, so that targets far from
+    0 lose no precision. The sums of tallies with one shift add up (:meth:`state`,
+    :meth:`from_state`: several processes' rows)."""
+
+    def __init__(self, shift=None):
+        self.rows, self.shift = 0, None if shift is None else np.asarray(shift, dtype=np.float64)
+        self.residual = self.sum = self.squares = 0.0
+
+    def add(self, y_true, y_pred) -> None:
+        y_true, y_pred = _values(y_true, y_pred)
+        if self.shift is None:
+            self.shift = y_true.mean(axis=0)
+        deviation = y_true - self.shift
+        self.residual = self.residual + ((y_true - y_pred) ** 2).sum(axis=0)
+        self.sum = self.sum + deviation.sum(axis=0)
+        self.squares = self.squares + (deviation**2).sum(axis=0)
+        self.rows += len(y_true)
+
+    def value(self) -> float | None:
+        """R² of the rows added so far; None before any."""
+        if not self.rows:
+            return None
+        return _r2(self.residual, np.maximum(self.squares - self.sum**2 / self.rows, 0.0))
+
+    def state(self) -> np.ndarray:
+        """The tally as one float64 array, for adding up: Σ(y - ŷ)², Σ(y - s), Σ(y - s)², rows."""
+        k = len(self.shift) if self.shift is not None else 1
+        parts = [np.broadcast_to(np.asarray(part, dtype=np.float64), (k,)) for part in (self.residual, self.sum, self.squares)]
+        return np.concatenate([*parts, [float(self.rows)]])
+
+    @classmethod
+    def from_state(cls, state: np.ndarray, shift) -> RunningR2:
+        """The tally whose :meth:`state` (or a sum of states with this ``shift``) is ``state``."""
+        tally = cls(shift)
+        k = (len(state) - 1) // 3
+        tally.residual, tally.sum, tally.squares = state[:k], state[k : 2 * k], state[2 * k : 3 * k]
+        tally.rows = int(state[-1])
+        return tally
 
 
 def mean_absolute_error(y_true, y_pred, sample_weight=None) -> float:

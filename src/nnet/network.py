@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data, losses, training
+from . import data, losses, metrics, training
 from .layers import Layer, checked_sizes, dense_layers
 from .speed import Workspace
 
@@ -82,10 +82,11 @@ class Trace:
 
 @dataclass(frozen=True)
 class Scores:
-    """The cost and accuracy of a network on a dataset."""
+    """The cost and accuracy of a network on a dataset (R² instead for regression)."""
 
     cost: float
     accuracy: float | None  # None for a regression network
+    r2: float | None = None  # None for a classifier
 
 
 class Network:
@@ -298,17 +299,17 @@ class Network:
         return data.predictions(self.forward(x), self.task)
 
     def evaluate(self, x, y) -> Scores:
-        """The cost (prediction mode) and the fraction answered right (None for regression)."""
+        """The cost (prediction mode) and the fraction answered right, or for regression R²."""
         examples = self.examples(x, y)
-        cost_sum, correct = 0.0, 0
-        output = self.layers[-1].activation
+        cost_sum, correct, r2 = 0.0, 0, metrics.RunningR2()
         labels = examples.labels if examples.classifies else examples.targets
         for part, targets, truth in zip(_slices(examples.x), _slices(examples.targets), _slices(labels)):
             trace = self._trace(data.scaled(part, self.dtype))
-            cost_sum += self.cost.total(trace.zs[-1], trace.output, targets, output)
+            cost_sum += self.cost.total(trace.zs[-1], trace.output, targets, self.layers[-1].activation)
             correct += examples.count_correct(trace.output, truth)
+            r2.add(targets, trace.output)  # (a classifier's is not kept)
         accuracy = correct / len(examples) if examples.classifies else None
-        return Scores(cost=float(cost_sum) / len(examples), accuracy=accuracy)
+        return Scores(cost=float(cost_sum) / len(examples), accuracy=accuracy, r2=None if accuracy is not None else r2.value())
 
     # -- backward ---------------------------------------------------------------------------
     def backprop(self, x, y, *, record: bool = False, input_gradient: bool = False, rng: np.random.Generator | None = None,

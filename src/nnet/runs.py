@@ -15,7 +15,9 @@ train``'s options: ``--learning-rate`` is ``learning_rate``.
 
 from __future__ import annotations
 
-from . import activations, checks, initializers, limits, losses, optimizers, schedules
+import numpy as np
+
+from . import activations, checks, initializers, limits, losses, metrics, optimizers, schedules
 from .datasets import INPUT_PREPROCESSING
 from .network import Network
 from .training import Trainer
@@ -172,7 +174,8 @@ def metadata(settings: dict, network: Network, *, classes, input_shape, dataset:
                    from and how many samples of each part
         training   every setting (DEFAULTS' names), ``preset`` and ``sizes``
         history    History.to_dict(), or {"epochs": []} before training
-        scores     {"train", "validation", "test"}: {"accuracy", "cost"}, or None for no such data
+        scores     {"train", "validation", "test"}: :func:`scores`' (accuracy or R², MAE, RMSE; the
+                   cost), or None for no such data
         command    the command that trained it, [] if not known
     """
     return {
@@ -187,13 +190,27 @@ def metadata(settings: dict, network: Network, *, classes, input_shape, dataset:
     }
 
 
-def scores(network: Network, **parts) -> dict:
-    """``{part: {"accuracy", "cost"} or None}`` for each ``part=(x, y)`` given (None: no data)."""
+def scores(network: Network, preprocessing=None, **parts) -> dict:
+    """``{part: score or None}`` for each ``part=(x, y)`` given (None: no data): a classifier's
+    ``{"cost", "accuracy"}``, a regression network's ``{"cost", "r2", "mae", "rmse"}``.
+
+    ``preprocessing`` is a table model's :class:`nnet.preprocessing.Preprocessing` when the
+    network learned standardised targets (y as the network sees them): MAE and RMSE are then
+    given in the targets' own units (R² is the same in both).
+    """
     result = {}
     for part, pair in parts.items():
         if pair is None or len(pair[0]) == 0:
             result[part] = None
-        else:
-            score = network.evaluate(*pair)
-            result[part] = {"accuracy": float(score.accuracy), "cost": float(score.cost)}
+            continue
+        score = network.evaluate(*pair)
+        if network.task == "classification":
+            result[part] = {"cost": float(score.cost), "accuracy": float(score.accuracy)}
+            continue
+        truth, predicted = np.asarray(pair[1], dtype=np.float64).reshape(len(pair[1]), -1), network.forward(pair[0])
+        if preprocessing is not None and preprocessing.target is not None:
+            truth, predicted = preprocessing.values(truth), preprocessing.values(predicted)
+        result[part] = {"cost": float(score.cost), "r2": float(score.r2),
+                        "mae": metrics.mean_absolute_error(truth, predicted),
+                        "rmse": metrics.root_mean_squared_error(truth, predicted)}
     return result

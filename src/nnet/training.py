@@ -27,66 +27,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks, distributed, optimizers, schedules, speed
+from . import checks, distributed, metrics, optimizers, schedules, speed
 from .data import as_weights, split_validation
 from .history import EpochRecord, History
+from .hooks import Callback, DivergenceError, TrainingError, TrainingState
 
 logger = logging.getLogger(__name__)
-
-
-class TrainingError(RuntimeError):
-    """Training could not go on."""
-
-
-class DivergenceError(TrainingError):
-    """The cost stopped being a finite number: the learning rate is too large for this network."""
-
-    def __init__(self, message: str, *, epoch: int, batch: int, cost: float):
-        super().__init__(message)
-        self.epoch, self.batch, self.cost = epoch, batch, cost
-
-
-@dataclass
-class TrainingState:
-    """What callbacks see. ``epoch`` and ``batch`` count from 0 while training; set
-    ``stop_training = True`` to stop after the current batch."""
-
-    network: object
-    trainer: Trainer
-    epochs: int
-    batches: int
-    history: History
-    epoch: int = 0
-    batch: int = 0
-    batch_size: int = 0
-    batch_cost: float = math.nan
-    batch_accuracy: float = math.nan
-    record: EpochRecord | None = None
-    stop_training: bool = False
-
-
-class Callback:
-    """Override any of these to watch or steer training.
-
-    ``on_train_end`` is called when training finishes its epochs or stops (early stopping, or a
-    callback setting ``state.stop_training``), not when it raises (a DivergenceError, Ctrl-C).
-    A run stopped in the middle of an epoch ends there: that epoch counts as done, and its record
-    covers the batches it saw.
-    """
-
-    def on_train_begin(self, state: TrainingState) -> None: ...
-    def on_epoch_begin(self, state: TrainingState) -> None: ...
-    def on_gradients(self, state: TrainingState) -> None:
-        """After backpropagation, before the optimizer's step: ``state.network.gradients`` (the
-        flat array of ∂C/∂w) may be changed in place (clipping, an L1 penalty ...)."""
-
-    def on_batch_end(self, state: TrainingState) -> None: ...
-    def on_epoch_end(self, state: TrainingState) -> None: ...
-    def on_train_end(self, state: TrainingState) -> None: ...
 
 
 class Trainer:
@@ -188,11 +137,13 @@ class Trainer:
                                 weighted=examples.weights is not None)
         step = distributed.shard_step(network, examples, space, group) if group.parallel else _step(network, examples, space)
         with group.ending_the_job(agreed=DivergenceError):  # (met by every process at the same batch)
-            self._epochs(examples, step, validation_data, state, batch_size)
+            self._epochs(examples, step, space, validation_data, state, batch_size)
         return self.history
 
-    def _epochs(self, examples, step, validation_data, state: TrainingState, batch_size: int) -> None:
+    def _epochs(self, examples, step, space, validation_data, state: TrainingState, batch_size: int) -> None:
         network, group, n, batches = self.network, self.group, len(examples), state.batches
+        # a regression network's R² over the epoch's batches, its sums centred on the targets' mean
+        shift = None if examples.classifies else examples.targets.mean(axis=0, dtype=np.float64)
         last_good = np.empty_like(network.parameters)  # the end of the last good epoch
         for callback in self.callbacks:
             callback.on_train_begin(state)
@@ -212,6 +163,7 @@ class Trainer:
                     callback.on_epoch_begin(state)
 
                 cost_sum, correct, seen, asked = 0.0, 0, 0, False
+                r2 = None if examples.classifies else metrics.RunningR2(shift=shift)
                 for batch in range(batches):
                     rows = order[batch * batch_size : (batch + 1) * batch_size]
                     cost, batch_correct, stopped = step(rows, rng, asked)
@@ -223,6 +175,10 @@ class Trainer:
                     for callback in self.callbacks:
                         callback.on_gradients(state)
                     self.optimizer.step(split)
+                    if r2 is not None:  # this process's rows of the batch, still in the workspace
+                        start, stop = group.shard(len(rows))
+                        if stop > start:
+                            r2.add(space.targets[: stop - start], space.activations[-1][: stop - start])
                     cost_sum += cost * len(rows)
                     correct += batch_correct
                     seen += len(rows)
@@ -239,12 +195,14 @@ class Trainer:
                 if not np.isfinite(network.parameters).all():
                     self._restore(last_good, last_good_state)
                     raise _divergence(self, epoch, batches - 1, batches, math.inf)
-                validation = None  # (cost, accuracy), measured by rank 0 alone
+                validation = None  # (cost, accuracy, r2), measured by rank 0 alone
                 if validation_data is not None and group.rank == 0:
                     validation = network.evaluate(*validation_data)
-                    validation = (validation.cost, validation.accuracy)
+                    validation = (validation.cost, validation.accuracy, validation.r2)
                 if group.parallel:  # rank 0's validation, and a stop asked anywhere, for all
                     validation, state.stop_training = group.end_epoch(validation, state.stop_training)
+                    if r2 is not None:  # every process's rows
+                        r2 = metrics.RunningR2.from_state(group.sum(r2.state()), shift)
                 record = EpochRecord(
                     epoch=epoch + 1,
                     train_cost=cost_sum / seen,
@@ -253,6 +211,8 @@ class Trainer:
                     validation_accuracy=None if validation is None else validation[1],
                     learning_rate=self.optimizer.learning_rate,
                     seconds=time.perf_counter() - started,
+                    train_r2=None if r2 is None else r2.value(),
+                    validation_r2=None if validation is None else validation[2],
                 )
                 self.history.epochs.append(record)
                 self.next_epoch = epoch + 1

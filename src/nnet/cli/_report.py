@@ -20,23 +20,24 @@ def headline(settings, data, n_train, validation) -> str:
 
 
 def report(history, scores, out, seconds) -> str:
-    """The closing table: one row per epoch, then the scores and where the model went."""
+    """The closing table: one row per epoch, then the scores and where the model went. A
+    regression run shows R² where a classifier's shows accuracy, and MAE and RMSE in its scores."""
+    regression = any(r.train_r2 is not None for r in history.epochs) or any(
+        score is not None and "r2" in score for score in scores.values())
+    quality, name = (_r2, "R²") if regression else (_term.percent, "accuracy")
     rows = [
-        [r.epoch, f"{r.seconds:.1f}" if r.seconds >= 1 else f"{r.seconds:.2f}", f"{r.train_cost:.4f}", _term.percent(r.train_accuracy),
+        [r.epoch, f"{r.seconds:.1f}" if r.seconds >= 1 else f"{r.seconds:.2f}", f"{r.train_cost:.4f}",
+         quality(r.train_r2 if regression else r.train_accuracy),
          None if r.validation_cost is None else f"{r.validation_cost:.4f}",
-         None if r.validation_accuracy is None else _term.percent(r.validation_accuracy),
-         f"{r.learning_rate:.4g}"]
+         quality(r.validation_r2 if regression else r.validation_accuracy), f"{r.learning_rate:.4g}"]
         for r in history.epochs
     ]
     lines = [_term.table(
-        ["epoch", "seconds", "train cost", "train accuracy", "validation cost", "validation accuracy", "learning rate"],
+        ["epoch", "seconds", "train cost", f"train {name}", "validation cost", f"validation {name}", "learning rate"],
         rows, align="rrrrrrr",
     ), ""]
-    pairs = []
-    for part in ("train", "validation", "test"):
-        score = scores.get(part)
-        if score is not None:
-            pairs.append((f"{part} accuracy", f"{_term.percent(score['accuracy'])}  (cost {score['cost']:.4f})"))
+    pairs = [(f"{part} {name}", score_text(score)) for part in ("train", "validation", "test")
+             if (score := scores.get(part)) is not None]
     if history.stopped_early:
         pairs.append(("stopped early", f"kept the best epoch, {history.best_epoch}"))
     pairs += [
@@ -48,6 +49,18 @@ def report(history, scores, out, seconds) -> str:
     return "\n".join(lines)
 
 
+def score_text(score: dict) -> str:
+    """A part's score (:func:`nnet.runs.scores`) in one line: the accuracy, or R² with MAE and
+    RMSE; then the cost."""
+    if "r2" in score:
+        return f"{_r2(score['r2'])}  (MAE {score['mae']:.4g}, RMSE {score['rmse']:.4g}, cost {score['cost']:.4f})"
+    return f"{_term.percent(score['accuracy'])}  (cost {score['cost']:.4f})"
+
+
+def _r2(value: float | None) -> str | None:
+    return None if value is None else f"{value:.4f}"
+
+
 # -- callbacks --------------------------------------------------------------------------------
 
 
@@ -57,7 +70,8 @@ def _epoch_label(epoch: int, epochs: int) -> str:
 
 
 class Progress(Callback):
-    """A bar per epoch over its batches, with the running cost and accuracy; a line per epoch."""
+    """A bar per epoch over its batches, with the running cost (and a classifier's accuracy); a
+    line per epoch, with R² for a regression network."""
 
     def __init__(self, stream=None):
         self.stream = stream
@@ -70,23 +84,19 @@ class Progress(Callback):
 
     def on_batch_end(self, state):
         n = state.batch_size
+        classifies = state.network.task == "classification"
         self.cost_sum += state.batch_cost * n
-        self.correct += state.batch_accuracy * n
+        self.correct += state.batch_accuracy * n if classifies else 0.0
         self.seen += n
         if self.bar.live:
-            self.bar.update(
-                state.batch + 1,
-                f"cost {self.cost_sum / self.seen:.4f}  accuracy {_term.percent(self.correct / self.seen)}",
-            )
+            accuracy = f"  accuracy {_term.percent(self.correct / self.seen)}" if classifies else ""
+            self.bar.update(state.batch + 1, f"cost {self.cost_sum / self.seen:.4f}{accuracy}")
 
     def on_epoch_end(self, state):
         r = state.record
-        line = (
-            f"{_epoch_label(r.epoch, state.epochs)}  {r.seconds:5.1f} s  cost {r.train_cost:.4f}  "
-            f"accuracy {_term.percent(r.train_accuracy)}"
-        )
-        if r.validation_accuracy is not None:
-            line += f"  validation cost {r.validation_cost:.4f}  accuracy {_term.percent(r.validation_accuracy)}"
+        line = f"{_epoch_label(r.epoch, state.epochs)}  {r.seconds:5.1f} s  cost {r.train_cost:.4f}  {_quality(r, 'train')}"
+        if r.validation_cost is not None:
+            line += f"  validation cost {r.validation_cost:.4f}  {_quality(r, 'validation')}"
         self.bar.finish(line)
         self.bar = None
 
@@ -94,3 +104,11 @@ class Progress(Callback):
         if self.bar is not None:
             self.bar.finish()
             self.bar = None
+
+
+def _quality(record, part: str) -> str:
+    """'accuracy 97.52%' or 'R² 0.9134' for a part of an epoch's record."""
+    r2 = getattr(record, f"{part}_r2")
+    if r2 is not None:
+        return f"R² {r2:.4f}"
+    return f"accuracy {_term.percent(getattr(record, f'{part}_accuracy'))}"

@@ -6,12 +6,14 @@ import math
 
 from . import _term
 
-HELP = "describe a model: layers, parameters, training settings, dataset, scores"
+HELP = "describe a model: layers, parameters, features and their preprocessing, training settings, scores"
 DESCRIPTION = """\
 Describe a saved model (or a training checkpoint): its layers with their sizes, activations and
-parameter counts, the dtype and cost, how and on what it was trained (every setting, the
-dataset, the date, the nnet version, the command), and its scores. The file is fully checked
-on the way in: a damaged or altered file is refused."""
+parameter counts, the dtype and cost, what it answers (classes, or a regression's targets), a
+table model's features with what is done to each (missing cells filled, numbers standardised,
+text one-hot encoded), how and on what it was trained (every setting, the dataset, the date, the
+nnet version, the command), and its scores (accuracy; R², MAE and RMSE for regression). The file
+is fully checked on the way in: a damaged or altered file is refused."""
 EXAMPLES = """\
 examples:
   nnet info model.safetensors
@@ -22,8 +24,10 @@ examples:
 _KNOWN = {
     "format", "format_version", "nnet_version", "saved_at", "dtype", "cost", "init", "seed", "layers", "sizes",
     "input_shape", "parameters", "data_sha256", "meta_sha256", "classes", "input", "dataset", "training", "history",
-    "scores", "command", "checkpoint",
+    "scores", "command", "checkpoint", "task", "targets", "preprocessing",
 }
+#: At most this many categories of a text column are named; the rest are counted.
+SHOWN_CATEGORIES = 8
 
 
 def add_arguments(parser) -> None:
@@ -53,6 +57,10 @@ def run(args) -> int:
     print(_term.table(["layer", "name", "kind", "shape", "activation", "dropout", "parameters"], rows, align="rllllrr"))
     print()
     print(_term.key_values(_about(network, meta)))
+    features = _feature_rows(meta)
+    if features:
+        print("\nfeatures (a column of the table each; the inputs come in this order)\n")
+        print(_term.table(["column", "kind", "inputs", "missing cells become", "then"], features, align="llrll"))
     training = meta.get("training")
     if isinstance(training, dict) and training:
         print("\ntraining settings\n")
@@ -61,10 +69,12 @@ def run(args) -> int:
         print(f"\ntraining settings  {ODD}")
     scores = meta.get("scores")
     if scores is not None:
-        rows = _score_rows(scores)
+        regression = network.task == "regression"
+        rows = _score_rows(scores, ("r2", "mae", "rmse", "cost") if regression else ("accuracy", "cost"))
         if rows:
             print("\nscores\n")
-            print(_term.table(["data", "accuracy", "cost"], rows, align="lrr"))
+            headers = ["data", "R²", "MAE", "RMSE", "cost"] if regression else ["data", "accuracy", "cost"]
+            print(_term.table(headers, rows, align="l" + "r" * (len(headers) - 1)))
     other = {key: value for key, value in meta.items() if key not in _KNOWN}
     if other:
         print("\nother metadata\n")
@@ -78,7 +88,12 @@ ODD = "?"
 
 def _about(network, meta: dict) -> list[tuple[str, str]]:
     """The model's story, one (name, value) pair a line; ODD for what is not as expected."""
-    pairs = [("classes", ", ".join(network.class_names))]
+    if network.task == "regression":
+        targets = meta.get("targets")
+        names = ", ".join(map(str, targets)) if isinstance(targets, list) else ODD if targets is not None else "-"
+        pairs = [("task", f"regression: {network.n_outputs} value{'s' if network.n_outputs > 1 else ''} ({names})")]
+    else:
+        pairs = [("classes", ", ".join(network.class_names))]
     model_input = meta.get("input")
     if isinstance(model_input, dict):
         shape = model_input.get("shape")
@@ -119,24 +134,59 @@ def _about(network, meta: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-def _score_rows(scores) -> list[list[str]]:
-    """(data, accuracy, cost) rows of the scores: parts that hold no score (None) are left out,
-    values of an unexpected type shown as ODD."""
+def _score_rows(scores, names=("accuracy", "cost")) -> list[list[str]]:
+    """(data, *names) rows of the scores: parts that hold no score (None) are left out, values
+    of an unexpected type shown as ODD. The accuracy shows as a percentage."""
     if not isinstance(scores, dict):
-        return [[ODD, ODD, ODD]]
+        return [[ODD] * (len(names) + 1)]
     rows = []
     for part, score in scores.items():
         if score is None:
             continue
         if not isinstance(score, dict):
-            rows.append([str(part), ODD, ODD])
+            rows.append([str(part), *[ODD] * len(names)])
             continue
-        accuracy, cost = score.get("accuracy"), score.get("cost")
-        rows.append([
-            str(part),
-            _term.percent(accuracy) if _is_number(accuracy) else ODD,
-            f"{cost:.4f}" if _is_number(cost) else ODD,
-        ])
+        cells = [str(part)]
+        for name in names:
+            value = score.get(name)
+            if not _is_number(value):
+                cells.append(ODD)
+            else:
+                cells.append(_term.percent(value) if name == "accuracy" else f"{value:.4f}" if name in ("cost", "r2")
+                             else f"{value:.4g}")
+        rows.append(cells)
+    return rows
+
+
+def _feature_rows(meta: dict) -> list[list]:
+    """One row per feature column of a table model (column, kind, inputs, missing -> , then);
+    [] for a model without a table preprocessing, [[ODD, ...]] for one that cannot be read."""
+    description = meta.get("preprocessing")
+    if description is None:
+        return []
+    from nnet.preprocessing import Preprocessing
+
+    try:
+        preprocessing = Preprocessing.from_description(description)
+    except ValueError:
+        return [[ODD] * 5]
+    rows = []
+    for column in preprocessing.columns:
+        if column["kind"] == "number":
+            rows.append([column["name"], "number", 1, f"{column['fill']:.6g} (the median)",
+                         f"(x - {column['mean']:.6g}) / {column['scale']:.6g}"])
+        else:
+            categories = column["categories"]
+            named = ", ".join(categories[:SHOWN_CATEGORIES]) + (f", ... ({len(categories)} in all)"
+                                                                 if len(categories) > SHOWN_CATEGORIES else "")
+            fill = "-" if column["fill"] is None else f"{column['fill']} (the most frequent)"
+            rows.append([column["name"], "text", len(categories), fill,
+                         f"one-hot: {named}; a category never seen in training: all zeros"])
+    target = preprocessing.target
+    if target is not None:
+        for name, mean, scale in zip(target["names"], target["mean"], target["scale"]):
+            rows.append([name, "target", "", "-",
+                         f"learned as (y - {mean:.6g}) / {scale:.6g}; answers turned back"])
     return rows
 
 

@@ -44,7 +44,9 @@ def rounded(values: np.ndarray, decimals: int = DECIMALS) -> list[float]:
 
 
 def describe(network: Network, classes: list[str], input_shape: list[int]) -> dict:
-    """The network's structure: ``{"input": {...}, "layers": [...], "classes", ...}``."""
+    """The network's structure: ``{"input": {...}, "layers": [...], "classes", "task", ...}``;
+    a regression network names its outputs in ``targets`` (``classes`` is then empty)."""
+    regression = network.task == "regression"
     return {
         "input": {"size": network.n_inputs, "shape": input_shape},
         "layers": [
@@ -59,7 +61,9 @@ def describe(network: Network, classes: list[str], input_shape: list[int]) -> di
             }
             for layer in network.describe()["layers"]
         ],
-        "classes": classes,
+        "classes": [] if regression else classes,
+        "task": network.task,
+        **({"targets": classes} if regression else {}),
         "cost": network.cost.name,
         "parameters": network.n_parameters,
         "summary": _summary(network.metadata),
@@ -86,19 +90,26 @@ def finite(value):
     return value
 
 
-def forward_pass(network: Network, x: np.ndarray, classes: list[str]) -> dict:
+def forward_pass(network: Network, x: np.ndarray, classes: list[str], values=None) -> dict:
     """One input through the network, every layer's z and a.
 
     Parameters
     ----------
-    x : ndarray of shape (n_inputs,), uint8 pixels or floats in [0, 1]
+    x : ndarray of shape (n_inputs,), uint8 pixels or floats in [0, 1] (a table model: its
+        inputs after the preprocessing)
+    classes : list of str
+        The answers' names; a regression network's: its targets'.
+    values : callable, optional
+        A regression network's outputs (1, k) -> values in the targets' units (a table model's
+        ``Preprocessing.values``); default: the outputs as they are.
 
     Returns
     -------
     dict with ``input`` (n_inputs floats in 0..1), ``layers`` (one entry per Dense layer: index,
     name, size, activation, range, ``z`` and ``a``), ``probabilities`` (sum 1), ``prediction``
     (the answer, by :func:`nnet.data.answers`: the brightest output neuron) and ``label``
-    (its class name).
+    (its class name). A regression network's has ``values`` (one per output, in the targets'
+    units) and ``targets`` (their names) instead of the last four.
 
     Raises
     ------
@@ -121,6 +132,10 @@ def forward_pass(network: Network, x: np.ndarray, classes: list[str]) -> dict:
                 "a": rounded(_checked(a, index, count, "a")),
             }
         )
+    if network.task == "regression":
+        answer = (values or (lambda out: out[0]))(trace.output.astype(np.float64))
+        return {"input": rounded(trace.activations[0][0], 3), "layers": layers, "task": "regression",
+                "values": finite(np.asarray(answer, dtype=np.float64).ravel().tolist()), "targets": classes}
     output = trace.output[0].astype(np.float64)
     probabilities, how = probabilities_of(output, network.layers[-1].activation.name)
     prediction = int(answers(trace.output)[0])

@@ -86,7 +86,13 @@ class Lab:
 
     def classes_for(self, network: Network) -> list[str]:
         """The names of the network's answers: its own (``metadata["classes"]``), else the
-        data's, else "0", "1", ... (:attr:`Network.class_names`)."""
+        data's, else "0", "1", ... (:attr:`Network.class_names`); a regression network's
+        targets (``metadata["targets"]``, else "y0", "y1", ...)."""
+        if network.task == "regression":
+            targets = network.metadata.get("targets")
+            if isinstance(targets, list) and len(targets) == network.n_outputs:
+                return [str(name) for name in targets]
+            return [f"y{j}" for j in range(network.n_outputs)]
         own = network.metadata.get("classes")
         count = len(network.class_names)
         if not (isinstance(own, (list, tuple)) and len(own) == count) and self._class_names \
