@@ -12,7 +12,8 @@ import pytest
 from _datasets_helpers import IDX_FILE_NAMES, FileServer, closed_port, make_tiny_dataset
 
 import nnet.datasets.downloads as downloads_module
-from nnet import data, datasets
+from nnet import datasets
+from nnet.data import shuffled_split, split_generator
 from nnet.datasets import (
     MNIST_CLASS_NAMES,
     DataFile,
@@ -76,7 +77,7 @@ def test_mnist_validation_split_holds_back_a_seeded_stratified_draw(mnist, split
     assert x_val.shape == (10000, 784) and y_val.shape == (10000,)
     assert x_test.shape == (10000, 784)
     x_all, y_all = mnist[0]
-    kept, held = data.shuffled_split(60000, 10000, data.split_generator(0), y_all)  # the rule, seed 0
+    kept, held = shuffled_split(60000, 10000, split_generator(0), y_all)  # the rule, seed 0
     np.testing.assert_array_equal(x_val, x_all[held])
     np.testing.assert_array_equal(y_val, y_all[held])
     np.testing.assert_array_equal(x_train, x_all[kept])

@@ -102,7 +102,7 @@ def test_a_target_column_that_does_not_exist_lists_the_columns(tmp_path):
 
 def test_a_regression_target_with_text_names_the_row(tmp_path):
     table = tables.read_csv(write(tmp_path, "x,y\n1,2.5\n2,3.5\n3,n/a\n4,lots\n"))
-    with pytest.raises(DataFormatError, match=r"table.csv, line 5, column 'y': expected a number, as in training; got 'lots'"):
+    with pytest.raises(DataFormatError, match=r"table.csv, line 5, column 'y': a regression target must hold numbers; got 'lots'"):
         preprocessing.split_target(table, "y", task="regression")
 
 

@@ -58,17 +58,19 @@ class Preprocessing:
 
     # -- learning ------------------------------------------------------------------------------
     @classmethod
-    def learn(cls, table: Table, targets: np.ndarray | None = None, target_names=None) -> Preprocessing:
-        """What to do, learned from the training rows of ``table``; ``targets`` (n,) or (n, k),
-        for a regression network, are standardised too."""
-        if len(table) == 0:
+    def learn(cls, table: Table, targets: np.ndarray | None = None, target_names=None, rows=None) -> Preprocessing:
+        """What to do, learned from the training rows of ``table``: all of them, or ``rows``
+        (int indices, a column at a time, so the table is never copied whole). ``targets``
+        (n,) or (n, k), one per training row, for a regression network, are standardised too."""
+        n = len(table) if rows is None else len(rows)
+        if n == 0:
             raise ValueError("no rows to learn the preprocessing from")
-        columns = [_learn_column(column) for column in table.columns]
+        columns = [_learn_column(column if rows is None else column.take(rows)) for column in table.columns]
         for column in columns:
             if column["kind"] == "text" and len(column["categories"]) > MAX_CATEGORIES:
                 raise DataFormatError(
                     f"{table.source}: column {column['name']!r} is text with {len(column['categories']):,} different values "
-                    f"in {len(table):,} rows, too many to encode as categories (at most {MAX_CATEGORIES:,}); "
+                    f"in {n:,} rows, too many to encode as categories (at most {MAX_CATEGORIES:,}); "
                     f"leave it out (an id or free text?), or make it numbers")
         target = None
         if targets is not None:
@@ -183,9 +185,10 @@ def _learn_column(column: Column) -> dict:
     return {"name": column.name, "kind": "text", "fill": fill, "categories": used}
 
 
-def _as_numbers(column: Column, table: Table) -> np.ndarray:
+def _as_numbers(column: Column, table: Table, expected: str = "expected a number, as in training") -> np.ndarray:
     """A number column's values; a text column whose cells all read as numbers (a file where a
-    number column held only missing cells, say), as numbers; else DataFormatError."""
+    number column held only missing cells, say), as numbers; else DataFormatError saying
+    ``expected`` of the first cell that is not a number."""
     if column.kind == "number":
         return column.values
     values = np.full(len(column.categories) + 1, np.nan)
@@ -194,8 +197,7 @@ def _as_numbers(column: Column, table: Table) -> np.ndarray:
             values[code] = float(category)
         except ValueError:
             row = int(np.flatnonzero(column.values == code)[0])
-            raise DataFormatError(f"{table.where(row)}, column {column.name!r}: expected a number, as in training; "
-                                  f"got {category!r}") from None
+            raise DataFormatError(f"{table.where(row)}, column {column.name!r}: {expected}; got {category!r}") from None
     return values[column.values]
 
 
@@ -262,7 +264,7 @@ def split_target(table: Table, name: str, task: str | None = None):
     features = table.without(name).take(rows) if dropped else table.without(name)
     column = column.take(rows)
     if task == "regression":
-        return features, _as_numbers(column, features), None, task, dropped
+        return features, _as_numbers(column, features, "a regression target must hold numbers"), None, task, dropped
     if task != "classification":
         raise ValueError(f"task must be classification or regression (or None: inferred); got {task!r}")
     if column.kind == "number":

@@ -42,7 +42,15 @@ DEFAULTS = {
     "seed": 0,
     "dtype": "float32",
     "dataset": "mnist",
+    # a table (--dataset FILE.csv --target COLUMN): how to read it; None and [] for images
+    "target": None,  # the column to predict
+    "task": None,  # classification or regression; None: inferred from the target column
+    "text": [],  # columns read as text (categories) even if they hold numbers
+    "drop": [],  # columns left out
 }
+
+#: The settings that say how a table is read (not in a checkpoint written before tables).
+TABLE_SETTINGS = ("target", "task", "text", "drop")
 
 #: Named sets of settings; settings given explicitly override them.
 PRESETS = {
@@ -59,7 +67,28 @@ PRESETS = {
         "epochs": 30,
         "lr_schedule": "constant",
     },
+    # Tables (chosen by itself when a --target is given): scikit-learn's MLP defaults, which suit
+    # tables of a few hundred rows to millions: 100 ReLU neurons, Adam at 0.001, batches of 200;
+    # at most 200 epochs, stopping after 10 without a lower validation cost (the best kept), on
+    # a tenth of the training rows held out. Softmax and cross-entropy for classification;
+    # TABLE_REGRESSION's identity output and quadratic cost for regression.
+    "table": {
+        "hidden": [100],
+        "activation": "relu",
+        "output": "softmax",
+        "cost": "cross_entropy",
+        "init": "auto",
+        "optimizer": "adam",
+        "learning_rate": 0.001,
+        "batch_size": 200,
+        "epochs": 200,
+        "lr_schedule": "constant",
+        "early_stopping": 10,
+        "validation": 0.1,
+    },
 }
+#: What the table preset changes for regression.
+TABLE_REGRESSION = {"output": "identity", "cost": "quadratic"}
 
 #: The settings that belong to the optimizer: each suits the optimizer it was given with.
 OPTIMIZER_SETTINGS = ("learning_rate", "momentum", "weight_decay")
@@ -107,11 +136,22 @@ def check_setting(name: str, value):
         if not isinstance(value, str) or not value:
             raise ValueError(f"dataset must be a name or a path; got {value!r}")
         return value
+    if name == "target":
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValueError(f"target must be a column name; got {value!r}")
+        return value
+    if name == "task":
+        return None if value is None else checks.choice(name, value, ["classification", "regression"])
+    if name in ("text", "drop"):
+        if not isinstance(value, list) or not all(isinstance(column, str) and column for column in value):
+            raise ValueError(f"{name} must be a list of column names; got {value!r}")
+        return value
     raise ValueError(f"unknown setting {name!r}; the settings are {', '.join(DEFAULTS)}")
 
 
-def resolve(given: dict, preset: str | None = None) -> dict:
+def resolve(given: dict, preset: str | None = None, task: str | None = None) -> dict:
     """The settings of a run: DEFAULTS, then the preset's, then those ``given`` explicitly.
+    ``task`` "regression" turns the table preset's output and cost into TABLE_REGRESSION's.
 
     The learning rate, momentum and weight decay of one layer suit that layer's optimizer: when
     the optimizer comes from a later layer, those not given with it take its own defaults (adam's
@@ -121,6 +161,8 @@ def resolve(given: dict, preset: str | None = None) -> dict:
     if preset is not None and preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
     chosen = PRESETS.get(preset) or {}
+    if preset == "table" and task == "regression":
+        chosen = {**chosen, **TABLE_REGRESSION}
     given = {name: check_setting(name, value) for name, value in given.items()}
     settings = {**DEFAULTS, **chosen, **given}
     layer = given if "optimizer" in given else chosen if "optimizer" in chosen else DEFAULTS
@@ -147,6 +189,7 @@ def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
         dropout=settings["dropout"],
         seed=settings["seed"],
         dtype=settings["dtype"],
+        task=settings.get("task"),
     )
 
 
@@ -165,11 +208,14 @@ def build_trainer(network: Network, settings: dict, callbacks=(), comm=None) -> 
 
 
 def metadata(settings: dict, network: Network, *, classes, input_shape, dataset: dict, history=None,
-             scores: dict | None = None, command=()) -> dict:
+             scores: dict | None = None, command=(), preprocessing=None) -> dict:
     """What a model file says about the run that made it, the same from every door::
 
-        classes    the answers' names
-        input      {"shape": input_shape, "preprocessing": how pixels become inputs}
+        classes    the answers' names (a regression network's: ``targets``, its outputs' names)
+        input      {"shape": input_shape, "preprocessing": how pixels become inputs}; a table
+                   model's {"shape": [n_inputs], "preprocessing": "table", "features": the
+                   inputs' names}, and ``preprocessing``: the table's
+                   (:meth:`nnet.preprocessing.Preprocessing.describe`)
         dataset    {"name", "path", "kind", "train", "validation", "test"}: where the data came
                    from and how many samples of each part
         training   every setting (DEFAULTS' names), ``preset`` and ``sizes``
@@ -178,9 +224,15 @@ def metadata(settings: dict, network: Network, *, classes, input_shape, dataset:
                    cost), or None for no such data
         command    the command that trained it, [] if not known
     """
+    model_input = {"shape": list(input_shape), "preprocessing": INPUT_PREPROCESSING}
+    table = {}
+    if preprocessing is not None:
+        model_input = {"shape": [preprocessing.n_inputs], "preprocessing": "table", "features": preprocessing.input_names}
+        table = {"preprocessing": preprocessing.describe()}
     return {
-        "classes": list(classes),
-        "input": {"shape": list(input_shape), "preprocessing": INPUT_PREPROCESSING},
+        ("targets" if network.task == "regression" else "classes"): list(classes),
+        "input": model_input,
+        **table,
         "dataset": dict(dataset),
         "training": {**{name: settings[name] for name in DEFAULTS}, "preset": settings.get("preset"),
                      "sizes": list(network.sizes)},

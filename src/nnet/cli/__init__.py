@@ -32,6 +32,7 @@ COMMANDS = (
     "evaluate",
     "predict",
     "info",
+    "export",
     "show",
     "data",
     "lab",
@@ -43,8 +44,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DESCRIPTION = """\
 nnet: a neural network you can read, run fast, and look inside.
 
-Train the lessons' feed-forward network on the MNIST digits (they ship with nnet), save it as
-one .safetensors file, and use it: evaluate, predict your own images, draw what it learned."""
+Train the lessons' feed-forward network on the MNIST digits (they ship with nnet), or on your own
+table (a CSV: classification or regression), save it as one .safetensors file, and use it:
+evaluate, predict your own images or rows, export it to ONNX, draw what it learned."""
 
 EXAMPLES = """\
 examples:
@@ -53,6 +55,9 @@ examples:
   nnet evaluate model.safetensors             # accuracy, per-class scores, confusion matrix
   nnet predict model.safetensors digit.png    # what digit is this?
   nnet info model.safetensors                 # layers, settings, scores
+  nnet train --dataset iris.csv --target species   # any table: a CSV and the column to predict
+  nnet predict iris.safetensors flowers.csv --out answers.csv
+  nnet export model.safetensors --out model.onnx
   nnet show model.safetensors weights --out weights.png
   nnet data list                              # the datasets nnet knows
 

@@ -13,7 +13,8 @@ def headline(settings, data, n_train, validation) -> str:
     hidden = f"{settings['activation']} hidden, " if settings["hidden"] else ""
     return (
         f"training {sizes} ({hidden}{settings['output']} output, {settings['cost']} cost) on "
-        f"{data.name}: {n_train:,} training, {n_val:,} validation, {len(data.test[0]):,} test images; "
+        f"{data.name}: {n_train:,} training, {n_val:,} validation, {len(data.test[0]):,} test "
+        f"{'rows' if data.kind == 'table' else 'images'}; "
         f"{settings['optimizer']}, learning rate {settings['learning_rate']:g}, batch {settings['batch_size']}, "
         f"{settings['epochs']} epochs, seed {settings['seed']}"
     )

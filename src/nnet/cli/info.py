@@ -98,7 +98,8 @@ def _about(network, meta: dict) -> list[tuple[str, str]]:
     if isinstance(model_input, dict):
         shape = model_input.get("shape")
         shape = "x".join(map(str, shape)) if isinstance(shape, list) and all(_is_int(n) for n in shape) else ODD
-        pairs.append(("input", f"{shape}: {_text(model_input.get('preprocessing'))}"))
+        how = _text(model_input.get("preprocessing"))
+        pairs.append(("input", f"{shape} inputs from a table's columns (features, below)" if how == "table" else f"{shape}: {how}"))
     elif model_input is not None:
         pairs.append(("input", ODD))
     pairs += [("init", _text(meta.get("init"))), ("seed", _text(meta.get("seed"))),

@@ -17,6 +17,10 @@ Browse: the MNIST test digits, at random, by class, or only the model's mistakes
 Train: train a new network on the server and watch its cost, accuracy and weights change live;
 when the run ends the lab uses it, and --save PATH lets the page save it to that file.
 
+A table model (trained with --target) opens a form instead: one field per feature (numbers
+start at the training median, text columns offer their categories), and the same look inside:
+every layer lit by the row, then the answer (the class and its probabilities, or the value).
+
 With no MODEL the lab starts training the default network (784-128-10, relu, softmax) at once;
 it takes a few seconds. The page and its JSON API (GET /api) stay on this machine unless
 --host says otherwise."""
@@ -24,6 +28,7 @@ EXAMPLES = """\
 examples:
   nnet lab                                     # train the default network, then draw
   nnet lab model.safetensors                   # look inside a trained model
+  nnet lab iris.safetensors                    # a table model: a form, one field per feature
   nnet lab model.safetensors --port 8000 --no-browser
   nnet lab --save lab-model.safetensors        # let the page save what you train there"""
 
@@ -43,8 +48,6 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     try:
         from nnet.lab import create_app
-        from nnet.lab.app import LOCAL_HOSTS
-        from nnet.lab.server import address, bind, is_loopback, serve
     except ImportError as missing:
         raise CLIError(str(missing)) from None
     from nnet.datasets import IMAGE_SIDE
@@ -59,6 +62,8 @@ def run(args) -> int:
 
         network = load(args.model)
     save_path = _save_path(args.save)
+    if network is not None and network.metadata.get("preprocessing") is not None:
+        return _table_lab(args, network, save_path)
     data = resolve(dataset_of_model(network, args.dataset) if network is not None else args.dataset or "mnist")
     if network is not None:
         check_fits(network, data, args.model)
@@ -75,8 +80,35 @@ def run(args) -> int:
         dataset={"name": data.name, "path": data.path, "kind": data.kind},
         command=getattr(args, "argv", None),
         train_on_start=network is None,
-        allowed_hosts=[*LOCAL_HOSTS, args.host] if is_loopback(args.host) else ["*"],
+        allowed_hosts=_hosts(args),
     )
+    return _serve(args, app, args.model or "the default network (training now)", save_path)
+
+
+def _table_lab(args, network, save_path) -> int:
+    """A table model: the form page, no dataset (nothing to browse or train on)."""
+    from nnet.lab import create_app
+
+    from ._tables import model_preprocessing
+
+    if args.dataset:
+        raise CLIError(f"--dataset is for models of images; {args.model} reads a table's rows, typed in the lab's form")
+    model_preprocessing(network, args.model)  # a damaged table: one line, before serving
+    app = create_app(network, save_path=save_path, source=Path(args.model).name, command=getattr(args, "argv", None),
+                     allowed_hosts=_hosts(args))
+    return _serve(args, app, f"{args.model} (a table model: a form, one field per feature)", save_path)
+
+
+def _hosts(args) -> list[str]:
+    from nnet.lab.app import LOCAL_HOSTS
+    from nnet.lab.server import is_loopback
+
+    return [*LOCAL_HOSTS, args.host] if is_loopback(args.host) else ["*"]
+
+
+def _serve(args, app, what: str, save_path) -> int:
+    from nnet.lab.server import address, bind, is_loopback, serve
+
     try:
         sock = bind(args.host, args.port)
     except OSError as failure:
@@ -84,7 +116,6 @@ def run(args) -> int:
     url = address(sock)
     if not is_loopback(args.host):
         _term.note(f"warning: listening on {args.host}: anyone who can reach this machine can use the lab")
-    what = args.model or "the default network (training now)"
     print(f"nnet lab: serving {_term.visible(what)} at {url}", flush=True)
     if save_path is not None:
         _term.note(f"the page's Save button writes to {save_path}")

@@ -17,7 +17,9 @@ Draw one of the pictures of nnet.plots for a saved model, as PNG or SVG (by --ou
   mistakes      the test images the model gets wrong
   means         the average test image of each class
 
-The pictures that need images use the test part of --dataset (default: the model's own)."""
+The pictures that need images use the test part of --dataset (default: the model's own). A
+table model draws its history, weights and (a classifier) the confusion matrix of its test
+rows, or of every row of --dataset FILE.csv."""
 EXAMPLES = """\
 examples:
   nnet show model.safetensors history --out history.png
@@ -69,6 +71,8 @@ def run(args) -> int:
         if network.n_inputs != IMAGE_SIDE * IMAGE_SIDE:
             raise CLIError(f"{args.model} takes {network.n_inputs} inputs, not a {IMAGE_SIDE}x{IMAGE_SIDE} image")
         x, index = to_mnist(args.image)[None, :], 0
+    elif args.what in NEEDS_DATA and network.metadata.get("preprocessing") is not None:
+        x, y = _table_rows(args, network)
     elif args.what in NEEDS_DATA:
         from .data import check_fits, dataset_of_model, resolve
 
@@ -82,3 +86,15 @@ def run(args) -> int:
     if not args.quiet:
         print(f"saved {out}")
     return 0
+
+
+def _table_rows(args, network):
+    """A table model's rows for the confusion matrix: its test rows, or every row of --dataset."""
+    from ._tables import model_inputs, model_preprocessing, model_table_rows
+
+    if args.what != "confusion" or network.task != "classification":
+        raise CLIError(f"{args.what!r} draws images or classes; {args.model} reads a table's rows: history, weights "
+                       f"and (for a classifier) confusion are drawn for it")
+    features, y, _, _ = model_table_rows(network, model=args.model, dataset=args.dataset, target=None, split="test")
+    x, _ = model_inputs(network, model_preprocessing(network, args.model), features)
+    return x, y
