@@ -42,7 +42,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from nnet.network import Network
 
-from . import explain, openapi, payloads
+from . import explain, openapi, payloads, table_routes
 from .events import FINAL_EVENTS, last_event_id
 from .explain import NonFiniteError
 from .payloads import MAX_BODY_BYTES, PayloadError, integer_text
@@ -96,6 +96,7 @@ API = [
     {"method": "POST", "path": "/api/train/stop", "summary": "stop the running training run after its current batch"},
     {"method": "POST", "path": "/api/model/save",
      "summary": "save the served model to the file given to `nnet lab --save PATH` (409 without one)"},
+    *table_routes.API,
 ]
 
 
@@ -155,8 +156,8 @@ def create_app(
               source=source, dataset=dataset, command=command, progress_seconds=progress_seconds,
               weights_seconds=weights_seconds)
 
-    async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+    async def index(request: Request) -> Response:  # a table model gets its form (table_routes)
+        return FileResponse(STATIC / ("table.html" if lab.table is not None else "index.html"), headers=PAGE_HEADERS)
 
     async def api_index(request: Request) -> Response:
         return _json({"routes": API, "docs": "the docstring of nnet.lab", "openapi": "/api/openapi.json",
@@ -239,6 +240,7 @@ def create_app(
         Route("/api/train", train_start, methods=["POST"]),
         Route("/api/train/stop", train_stop, methods=["POST"]),
         Route("/api/train/events", train_events),
+        *table_routes.routes(lab, _read_body, _json),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     handlers = {PayloadError: _payload_error, NonFiniteError: _payload_error, HTTPException: _http_error,

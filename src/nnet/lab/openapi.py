@@ -15,6 +15,7 @@ from nnet._version import __version__
 
 from .payloads import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE, MAX_LEARNING_RATE
 from .payloads import TRAINABLE_ACTIVATIONS
+from .table_routes import openapi_paths as _table_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _OBJECT = {"type": "object"}
@@ -118,7 +119,7 @@ DOCUMENT = {
             "summary": "one drawing through the network, preprocessed as `nnet predict` does",
             "operationId": "predict",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _DRAWING}}},
-            "responses": _responses(200, {"allOf": [_FORWARD, {"required": ["version", "ms"]}]}, *_POSTED, 422),
+            "responses": _responses(200, {"allOf": [_FORWARD, {"required": ["version", "ms"]}]}, *_POSTED, 409, 422),
         }},
         "/api/neuron/{layer}/{index}": {"get": {
             "summary": "neuron {index} of layer {layer}: its incoming weights and bias",
@@ -135,7 +136,7 @@ DOCUMENT = {
                            _integer_in("index", "query", 0), _integer_in("class", "query", 0),
                            _integer_in("position", "query")],
             "responses": _responses(200, {"type": "object", "required": ["index", "label", "pixels", "prediction"],
-                                          "properties": {"prediction": _FORWARD}}, 404, 422),
+                                          "properties": {"prediction": _FORWARD}}, 404, 409, 422),
         }},
         "/api/train": {
             "get": {"summary": "the training state, the default settings and their limits", "operationId": "training",
@@ -158,5 +159,6 @@ DOCUMENT = {
             "summary": "stop the running training run after its current batch", "operationId": "stop",
             "responses": _responses(200, {"type": "object", "required": ["run", "state"]}, 403, 409),
         }},
+        **_table_paths(_responses, _POSTED, _FORWARD),
     },
 }

@@ -83,6 +83,9 @@ class Lab:
             self.served = Served(model, 1, source or "a network given to create_app", True, self.classes_for(model))
         else:
             raise TypeError(f"create_app takes an nnet.Network (or None); got {type(model).__name__}")
+        from .table_routes import table_of
+
+        self.table = None if model is None else table_of(model)  # a table model: the form, not the drawing
 
     def classes_for(self, network: Network) -> list[str]:
         """The names of the network's answers: its own (``metadata["classes"]``), else the
@@ -116,12 +119,21 @@ class Lab:
             "version": served.version,
             "source": served.source,
             "trained": served.trained,
-            **explain.describe(served.network, served.classes, INPUT_SHAPE),
+            **explain.describe(served.network, served.classes,
+                               INPUT_SHAPE if self.table is None else [served.network.n_inputs]),
+            "table": self.table is not None,
         }
+
+    def _images_only(self, what: str) -> None:
+        """Refuse (409) what only a model of images does, for a table model."""
+        if self.table is not None:
+            raise PayloadError(f"this lab serves a table model: {what} are for models of images; "
+                               f"send a row to POST /api/table/predict", 409)
 
     def predict(self, data) -> dict:
         """``POST /api/predict``: a checked drawing through the served network."""
         started = time.perf_counter()
+        self._images_only("drawings")
         served = self.current()
         x = payloads.drawing(data, served.network.n_inputs)
         result = explain.forward_pass(served.network, x, served.classes)
@@ -176,6 +188,7 @@ class Lab:
 
     def digit(self, params) -> dict:
         """``GET /api/digits``: a test digit chosen by the query ``params``, and its forward pass."""
+        self._images_only("the test digits")
         served = self.current()
         mode = params.get("mode", "random")
         x, y = self.test_data()
@@ -254,6 +267,7 @@ class Lab:
 
     def start_run(self, data) -> TrainingRun:
         """``POST /api/train``: check the settings and start a run; PayloadError 409 if one is going."""
+        self._images_only("training runs on the digits")
         self._refuse_if_running()
         train, test = self.train_data(), self.test_data()
         n_outputs = max(len(self._class_names or MNIST_CLASS_NAMES), int(train[1].max()) + 1)
