@@ -369,3 +369,25 @@ def test_bad_tables_get_one_line(flowers, tmp_path, capsys):
         assert code == 1 and printed == "", args
         assert message in one_error_line(err), (args, err)
     assert not out.exists()
+
+
+def test_every_command_speaks_json(flowers, tmp_path, capsys):
+    import argparse
+
+    from nnet.cli import build_parser
+
+    def subparsers(parser):
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return {} if not actions else actions[0].choices
+
+    missing = []
+    for name, command in subparsers(build_parser()).items():
+        leaves = subparsers(command) or {name: command}
+        for leaf, parser in leaves.items():
+            options = {option for action in parser._actions for option in action.option_strings}
+            if "--json" not in options:
+                missing.append(leaf)
+    assert missing == []  # bench's --json FILE writes its results to a file
+    _, model, _ = flowers
+    code, out, _ = cli(capsys, "show", model, "confusion", "--out", tmp_path / "c.png", "--json")
+    assert code == 0 and json.loads(out) == {"model": str(model), "picture": "confusion", "out": str(tmp_path / "c.png")}

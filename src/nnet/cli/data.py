@@ -203,8 +203,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fetch.add_argument("name", metavar="NAME")
     fetch.add_argument("--force", action="store_true", help="download again even if the files are present")
     fetch.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    fetch.add_argument("--json", action="store_true", help="print one JSON object (name, folder)")
     where = actions.add_parser("path", help="the cache folder, or where a dataset's files live")
     where.add_argument("name", metavar="NAME", nargs="?")
+    where.add_argument("--json", action="store_true", help="print one JSON object (name, path)")
 
 
 def run(args) -> int:
@@ -290,9 +292,11 @@ def _download(args) -> int:
     from nnet import datasets
 
     entry = _entry(args.name)
-    progress = None if args.quiet else DownloadProgress()
+    progress = None if args.quiet or args.json else DownloadProgress()
     folder = _download_with(progress, lambda: datasets.download(entry.name, progress=progress, force=args.force))
-    if not args.quiet:
+    if args.json:
+        _term.print_json({"name": entry.name, "folder": str(folder), "shipped": bool(entry.shipped)})
+    elif not args.quiet:
         if entry.shipped:
             print(f"{entry.name} ships with nnet; its files are verified in {folder}")
         else:
@@ -303,8 +307,10 @@ def _download(args) -> int:
 def _path(args) -> int:
     from nnet import datasets
 
-    if args.name is None:
-        print(datasets.cache_dir())
+    name = None if args.name is None else _entry(args.name).name
+    where = datasets.cache_dir() if name is None else datasets.path(name)
+    if args.json:
+        _term.print_json({"name": name, "path": str(where)})
     else:
-        print(datasets.path(_entry(args.name).name))
+        print(where)
     return 0

@@ -41,6 +41,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser; just print the address")
     parser.add_argument("--save", metavar="PATH",
                         help="the file the page's Save button writes the current model to (default: no saving)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON line ({\"url\", \"model\", \"save\"}) once serving, for scripts")
     parser.add_argument("--dataset", metavar="NAME_OR_PATH",
                         help="the digits to browse and train on (default: the model's dataset, else mnist)")
 
@@ -116,7 +118,10 @@ def _serve(args, app, what: str, save_path) -> int:
     url = address(sock)
     if not is_loopback(args.host):
         _term.note(f"warning: listening on {args.host}: anyone who can reach this machine can use the lab")
-    print(f"nnet lab: serving {_term.visible(what)} at {url}", flush=True)
+    if args.json:
+        _term.print_json({"url": url, "model": what, "save": None if save_path is None else str(save_path)})
+    else:
+        print(f"nnet lab: serving {_term.visible(what)} at {url}", flush=True)
     if save_path is not None:
         _term.note(f"the page's Save button writes to {save_path}")
     _term.note("press Ctrl-C to stop")

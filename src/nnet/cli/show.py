@@ -51,6 +51,7 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"the images for activations, confusion, mistakes, means: {DATASET_HELP}. Default: the model's own")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (the model, the picture, the file)")
 
 
 def run(args) -> int:
@@ -76,14 +77,18 @@ def run(args) -> int:
     elif args.what in NEEDS_DATA:
         from .data import check_fits, dataset_of_model, resolve
 
-        data = resolve(dataset_of_model(network, args.dataset), quiet=args.quiet)
+        data = resolve(dataset_of_model(network, args.dataset), quiet=args.quiet or args.json)
         check_fits(network, data, args.model)
         x, y = data.test
     try:
         plots.render(args.what, network, x=x, y=y, index=index, layer=args.layer, path=out)
     except ValueError as failure:  # a layer or index out of range, a model without history ...
         raise CLIError(str(failure)) from None
-    if not args.quiet:
+    if args.json:
+        from . import _term
+
+        _term.print_json({"model": args.model, "picture": args.what, "out": str(out)})
+    elif not args.quiet:
         print(f"saved {out}")
     return 0
 
