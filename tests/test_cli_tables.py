@@ -391,3 +391,37 @@ def test_every_command_speaks_json(flowers, tmp_path, capsys):
     _, model, _ = flowers
     code, out, _ = cli(capsys, "show", model, "confusion", "--out", tmp_path / "c.png", "--json")
     assert code == 0 and json.loads(out) == {"model": str(model), "picture": "confusion", "out": str(tmp_path / "c.png")}
+
+
+def test_a_table_run_resumes_from_its_checkpoint_to_the_same_weights(flowers, tmp_path, capsys):
+    train_file, _, _ = flowers
+    common = ["--dataset", train_file, "--target", "species", "--quiet"]
+    assert main(["train", *map(str, common), "--epochs", "3", "--checkpoint-dir", str(tmp_path / "run"),
+                 "--out", str(tmp_path / "a.safetensors")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "6", "--quiet", "--out", str(tmp_path / "b.safetensors")]) == 0
+    assert main(["train", *map(str, common), "--epochs", "6", "--out", str(tmp_path / "c.safetensors")]) == 0
+    resumed, straight = nnet.load(tmp_path / "b.safetensors"), nnet.load(tmp_path / "c.safetensors")
+    np.testing.assert_array_equal(resumed.parameters, straight.parameters)
+    assert resumed.metadata["preprocessing"] == straight.metadata["preprocessing"]
+    code, _, err = cli(capsys, "train", "--resume", tmp_path / "run", "--target", "colour", "--out", tmp_path / "d.safetensors")
+    assert code == 1 and "--target colour conflicts with the checkpoint's target (species)" in one_error_line(err)
+
+
+def test_a_checkpoint_written_before_tables_still_resumes(tmp_path, capsys):
+    """Its settings lack target, task, text and drop: they take their defaults (images)."""
+    from test_cli_train import write_tiny_mnist
+    from test_issue9_findings import re_signed
+
+    tiny = write_tiny_mnist(tmp_path / "tiny")
+    assert main(["train", "--dataset", str(tiny), "--validation", "100", "--epochs", "1", "--quiet",
+                 "--checkpoint-dir", str(tmp_path / "run"), "--out", str(tmp_path / "a.safetensors")]) == 0
+
+    def before_tables(meta):
+        for name in ("target", "task", "text", "drop"):
+            del meta["training"][name]
+
+    re_signed(tmp_path / "run" / "checkpoint.safetensors", before_tables)
+    code, _, err = cli(capsys, "train", "--resume", tmp_path / "run", "--epochs", "2", "--quiet",
+                       "--out", tmp_path / "b.safetensors")
+    assert code == 0, err
+    assert nnet.load(tmp_path / "b.safetensors").metadata["training"]["target"] is None

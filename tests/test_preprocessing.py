@@ -51,6 +51,26 @@ def test_inputs_match_scikit_learn_learned_on_the_training_rows_only(seed):
                                          "size=L", "size=M", "size=S"]
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_learned_on_some_rows_and_applied_to_rows_in_any_order_a_column_at_a_time(seed):
+    """learn(rows=) is learn(table.take(rows)); inputs(rows=) is inputs(table)[rows]: the CLI
+    learns from the training rows of a whole file and lays the parts out as slices of one array."""
+    table, cells = random_table(seed, n=120)
+    rows = np.random.default_rng(seed).permutation(120)[:80]
+    learned = Preprocessing.learn(table, rows=rows)
+    assert learned.describe() == Preprocessing.learn(table.take(rows)).describe()
+    reference = sklearn_pipeline().fit(cells[rows])
+    np.testing.assert_allclose(learned.inputs(table), reference.transform(cells), rtol=1e-5, atol=1e-5)
+    order = np.random.default_rng(seed + 1).permutation(120)
+    np.testing.assert_array_equal(learned.inputs(table, rows=order), learned.inputs(table)[order])
+    bad = tables.Table([tables.Column("a", "text", np.array([0, 1, 0], np.int32), ["1", "many"])] + table.columns[1:3] +
+                       [tables.Column(c.name, c.kind, c.values[:3], c.categories) for c in table.columns[3:]],
+                       "test", np.array([2, 3, 4]))
+    bad.columns[1:3] = [tables.Column(c.name, c.kind, c.values[:3], c.categories) for c in bad.columns[1:3]]
+    with pytest.raises(DataFormatError, match=r"test, line 3, column 'a': expected a number, as in training; got 'many'"):
+        learned.inputs(bad, rows=np.array([2, 1, 0]))  # the line of the row, whatever its place
+
+
 def test_unseen_categories_are_all_zeros_and_counted():
     train = tables.as_table(np.array([["red"], ["blue"], ["red"]], dtype=object), names=["colour"])
     test = tables.as_table(np.array([["red"], ["mauve"], [None], ["mauve"]], dtype=object), names=["colour"])

@@ -97,8 +97,10 @@ class Preprocessing:
     def n_inputs(self) -> int:
         return sum(1 if column["kind"] == "number" else len(column["categories"]) for column in self.columns)
 
-    def inputs(self, table: Table, dtype=np.float32) -> np.ndarray:
-        """The network's inputs for ``table`` (n, n_inputs), in ``dtype``.
+    def inputs(self, table: Table, dtype=np.float32, rows=None) -> np.ndarray:
+        """The network's inputs for ``table`` (n, n_inputs), in ``dtype``; given ``rows`` (int
+        indices), for those rows in that order, taken a column at a time (so that the parts of
+        a split can be made as slices of one array, the table never copied whole).
 
         Raises DataFormatError naming the columns the table lacks. Text cells of categories
         never seen in training become all zeros; ``self.unseen`` counts them.
@@ -109,10 +111,12 @@ class Preprocessing:
             raise DataFormatError(f"{table.source}: the model needs the column{'s' if len(missing) > 1 else ''} "
                                   f"{', '.join(map(repr, missing))}, which {'are' if len(missing) > 1 else 'is'} not there; "
                                   f"it has {', '.join(table.names) or 'no columns'}")
-        x = np.zeros((len(table), self.n_inputs), dtype)
+        if rows is not None:  # where() of the rows taken, for the error messages
+            table = Table([], table.source, None if table.lines is None else table.lines[rows])
+        x = np.zeros((len(table) if rows is None else len(rows), self.n_inputs), dtype)
         at, self.unseen = 0, 0
         for spec in self.columns:
-            column = by_name[spec["name"]]
+            column = by_name[spec["name"]] if rows is None else by_name[spec["name"]].take(rows)
             if spec["kind"] == "number":
                 values = _as_numbers(column, table)
                 values = np.where(np.isnan(values), spec["fill"], values)
@@ -120,8 +124,8 @@ class Preprocessing:
                 at += 1
             else:
                 codes = self._codes(spec, column)
-                rows = np.flatnonzero(codes >= 0)
-                x[rows, at + codes[rows]] = 1.0
+                known = np.flatnonzero(codes >= 0)
+                x[known, at + codes[known]] = 1.0
                 at += len(spec["categories"])
         return x
 

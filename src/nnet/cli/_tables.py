@@ -120,17 +120,20 @@ def training_data(settings: dict) -> TableData:
     targets = y if task == "classification" else y.reshape(-1, 1)
     preprocessing = Preprocessing.learn(features, None if task == "classification" else targets[rest], [target],
                                         rows=rest)
-    x = preprocessing.inputs(features)  # the training rows hold every category learned: unseen ones are held out
+    # the parts as slices of one array, written in their order: training, validation, test rows
+    order = np.concatenate([rest, [] if validation_rows is None else validation_rows, test_rows]).astype(np.int64)
+    x = preprocessing.inputs(features, rows=order)  # the training rows hold every category learned: unseen ones are held out
     unseen = preprocessing.unseen
     missing = sum(int(np.count_nonzero(column.missing)) for column in features.columns)
     del features, table
-    answers = y if task == "classification" else preprocessing.targets(targets)
-    part = lambda rows: (x[rows], answers[rows])  # noqa: E731 - one line says it best
+    answers = (y if task == "classification" else preprocessing.targets(targets))[order]
+    ends = np.cumsum([len(rest), 0 if validation_rows is None else len(validation_rows)])
+    part = lambda start, end: (x[start:end], answers[start:end])  # noqa: E731 - one line says it best
     data = TableData(
         name=spec, path=str(Path(spec).expanduser().resolve()), target=target, task=task,
         classes=classes if task == "classification" else [target], preprocessing=preprocessing,
-        train=part(rest), validation=None if validation_rows is None else part(validation_rows),
-        test=part(test_rows), summary=_summary(spec, n, dropped, target, task, why, preprocessing, x.shape[1], missing),
+        train=part(0, ends[0]), validation=None if validation_rows is None else part(ends[0], ends[1]),
+        test=part(ends[1], None), summary=_summary(spec, n, dropped, target, task, why, preprocessing, x.shape[1], missing),
     )
     if unseen:
         data.notes.append(f"{unseen:,} text cells of the validation and test rows hold categories the training "

@@ -200,6 +200,7 @@ def _run(args, group) -> int:
         checkpoint_dir = args.checkpoint_dir or (str(resumed_folder) if args.resume else None)
         checkpoint_file = checkpoint_path(checkpoint_dir, resumed_folder=resumed_folder) if group.rank == 0 else None
         # rank 0 first, so that a dataset to download is downloaded once; then the others
+        reading = time.perf_counter()
         data = _load(settings, quiet, group) if group.rank == 0 else None
     with group.agreement():
         if data is None:
@@ -211,6 +212,7 @@ def _run(args, group) -> int:
             (x_train, y_train), validation = data.train, data.validation
         else:
             (x_train, y_train), validation = _split(data, settings, "validation" in given)
+        data_seconds = time.perf_counter() - reading
         try:
             if checkpoint is None:
                 network = runs.build_network(settings, x_train.shape[1], len(data.classes))
@@ -276,6 +278,7 @@ def _run(args, group) -> int:
             "model": str(out),
             "checkpoint": None if checkpoint_file is None else str(checkpoint_file),
             "seconds": seconds,
+            "data_seconds": data_seconds,  # reading the data, splitting it, and a table's preprocessing
             "training_seconds": history.seconds,
         })
     elif not quiet:
