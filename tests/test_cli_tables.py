@@ -352,6 +352,7 @@ def test_bad_tables_get_one_line(flowers, tmp_path, capsys):
         (["train", "--dataset", train_file, "--target", "colour", "--task", "regression", "--out", out],
          "column 'colour': a regression target must hold numbers; got 'blue'"),
         (["train", "--task", "regression", "--out", out], "--task is for tables: give --dataset FILE.csv --target COLUMN"),
+        (["train", "--dataset", train_file, "--out", out], "for a table, name the column to predict with --target COLUMN"),
         (["train", "--dataset", train_file, "--target", "species", "--drop", "nothing", "--out", out],
          "no column named 'nothing'"),
         (["evaluate", model, "--dataset", train_file, "--target", "colour"],

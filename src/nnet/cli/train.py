@@ -336,9 +336,16 @@ def _load(settings: dict, quiet: bool, group):
 
 
 def _data(spec: str, quiet: bool, mapped: bool = False):
+    from nnet.datasets import DataFormatError
+
     from .data import resolve
 
-    return resolve(spec, quiet=quiet, mapped=mapped)
+    try:
+        return resolve(spec, quiet=quiet, mapped=mapped)
+    except DataFormatError as failure:  # a .csv that is not a file of pixels may be a table
+        if not spec.lower().endswith(".csv"):
+            raise
+        raise CLIError(f"{failure}; for a table, name the column to predict with --target COLUMN") from None
 
 
 def _split(data, settings: dict, explicit: bool):
