@@ -116,7 +116,7 @@ def test_train_says_what_it_inferred_and_did(tmp_path, capsys):
     dropped = int(table.column("species").missing.sum())
     assert opening.startswith(f"{data}: 200 rows, 3 features (2 numbers, 1 text) -> 5 inputs; one-hot: colour (3); ")
     assert f"{missing} missing cells filled" in opening and f"{dropped} rows without a species dropped" in opening
-    assert opening.endswith("classification: species holds text")
+    assert opening.endswith("classification into 3 classes: species holds text")
     headline = err.splitlines()[1]
     assert "5-100-3 (relu hidden, softmax output, cross_entropy cost)" in headline and "adam" in headline
     assert "batch 200" in headline and " rows;" in headline
@@ -291,7 +291,7 @@ def test_whole_numbers_are_classes_and_task_says_otherwise(tmp_path, capsys):
     score = rng.normal(size=120)
     data.write_text("score,grade\n" + "".join(f"{s:.3f},{int(s > 0) + 3}\n" for s in score))
     code, _, err = cli(capsys, "train", "--dataset", data, "--target", "grade", "--epochs", "1", "--out", tmp_path / "a.safetensors")
-    assert code == 0 and "classification: grade holds 2 different whole numbers" in err
+    assert code == 0 and "classification into 2 classes: grade holds 2 different whole numbers" in err
     assert nnet.load(tmp_path / "a.safetensors").metadata["classes"] == ["3", "4"]
     code, _, err = cli(capsys, "train", "--dataset", data, "--target", "grade", "--task", "regression", "--epochs", "1",
                        "--out", tmp_path / "b.safetensors")
@@ -426,3 +426,17 @@ def test_a_checkpoint_written_before_tables_still_resumes(tmp_path, capsys):
                        "--out", tmp_path / "b.safetensors")
     assert code == 0, err
     assert nnet.load(tmp_path / "b.safetensors").metadata["training"]["target"] is None
+
+
+def test_an_id_column_is_refused_with_how_to_leave_it_out(tmp_path, capsys):
+    data = tmp_path / "ids.csv"
+    rng = np.random.default_rng(0)
+    data.write_text("id,x,label\n" + "".join(f"u{i},{v:.3f},{'yes' if v > 0 else 'no'}\n"
+                                             for i, v in enumerate(rng.normal(size=1400))))
+    code, _, err = cli(capsys, "train", "--dataset", data, "--target", "label", "--out", tmp_path / "m.safetensors")
+    line = one_error_line(err)
+    assert code == 1 and "column 'id' is text with 1,134 different values" in line and "--drop COLUMN" in line
+    code, _, err = cli(capsys, "train", "--dataset", data, "--target", "label", "--drop", "id", "--epochs", "1",
+                       "--out", tmp_path / "m.safetensors")
+    assert code == 0, err
+    assert nnet.load(tmp_path / "m.safetensors").metadata["input"]["features"] == ["x"]

@@ -97,6 +97,7 @@ def training_data(settings: dict) -> TableData:
     """Read, split and preprocess the table of ``settings`` (dataset, target, task, text, drop,
     seed, validation) for ``nnet train``."""
     from nnet.data import split_validation
+    from nnet.datasets import DataFormatError
     from nnet.datasets.local import split_test
     from nnet.preprocessing import Preprocessing, split_target
 
@@ -118,8 +119,11 @@ def training_data(settings: dict) -> TableData:
             raise CLIError(f"{failure} (of the {len(rest):,} rows left for training); pass --validation 0.1, "
                            f"or 0 for none") from None
     targets = y if task == "classification" else y.reshape(-1, 1)
-    preprocessing = Preprocessing.learn(features, None if task == "classification" else targets[rest], [target],
-                                        rows=rest)
+    try:
+        preprocessing = Preprocessing.learn(features, None if task == "classification" else targets[rest], [target],
+                                            rows=rest)
+    except DataFormatError as failure:  # a text column of too many categories
+        raise CLIError(f"{failure} (--drop COLUMN leaves a column out)") from None
     # the parts as slices of one array, written in their order: training, validation, test rows
     order = np.concatenate([rest, [] if validation_rows is None else validation_rows, test_rows]).astype(np.int64)
     x = preprocessing.inputs(features, rows=order)  # the training rows hold every category learned: unseen ones are held out
@@ -133,7 +137,8 @@ def training_data(settings: dict) -> TableData:
         name=spec, path=str(Path(spec).expanduser().resolve()), target=target, task=task,
         classes=classes if task == "classification" else [target], preprocessing=preprocessing,
         train=part(0, ends[0]), validation=None if validation_rows is None else part(ends[0], ends[1]),
-        test=part(ends[1], None), summary=_summary(spec, n, dropped, target, task, why, preprocessing, x.shape[1], missing),
+        test=part(ends[1], None), summary=_summary(spec, n, dropped, target, task, why, preprocessing, x.shape[1], missing,
+                                               len(classes or ())),
     )
     if unseen:
         data.notes.append(f"{unseen:,} text cells of the validation and test rows hold categories the training "
@@ -141,7 +146,7 @@ def training_data(settings: dict) -> TableData:
     return data
 
 
-def _summary(spec, n, dropped, target, task, why, preprocessing, n_inputs, missing) -> str:
+def _summary(spec, n, dropped, target, task, why, preprocessing, n_inputs, missing, n_classes) -> str:
     """The opening line: what was read, inferred and done."""
     kinds = [column["kind"] for column in preprocessing.columns]
     encoded = [f"{column['name']} ({len(column['categories'])})" for column in preprocessing.columns
@@ -154,7 +159,7 @@ def _summary(spec, n, dropped, target, task, why, preprocessing, n_inputs, missi
                  if missing else "no missing cells")
     if dropped:
         parts.append(f"{dropped:,} rows without a {target} dropped")
-    parts.append(f"{task}: {why}")
+    parts.append(f"{task}: {why}" if task == "regression" else f"classification into {n_classes} classes: {why}")
     return "; ".join(parts)
 
 
