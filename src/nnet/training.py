@@ -33,7 +33,7 @@ import numpy as np
 from . import checks, distributed, metrics, optimizers, schedules, speed
 from .data import as_weights, split_validation
 from .history import EpochRecord, History
-from .hooks import Callback, DivergenceError, TrainingError, TrainingState
+from .hooks import Callback, DivergenceError, TrainingError, TrainingState  # noqa: F401 - all importable from here too
 
 logger = logging.getLogger(__name__)
 
