@@ -107,8 +107,8 @@ def test_max_pool_ties_route_like_torch():
 
 def small_nielsen(dropout=0.0):
     """Chapter 6's network, shrunk: conv 4 5x5 -> pool 2 -> conv 6 3x3 (padded) -> avg pool 2
-    -> FC 12 -> 10 softmax, on 1 x 14 x 14 images."""
-    layers = [Conv2D(1, 4, 5, input_shape=(1, 14, 14), seed=1, dtype=np.float64), MaxPool2D(2),
+    -> FC 12 -> 10 softmax, on 1 x 14 x 14 images (``dropout``: the first conv layer's rate)."""
+    layers = [Conv2D(1, 4, 5, input_shape=(1, 14, 14), dropout=dropout, seed=1, dtype=np.float64), MaxPool2D(2),
               Conv2D(4, 6, 3, padding=1, activation="tanh", seed=2, dtype=np.float64), AvgPool2D(2), Flatten(),
               Dense(6 * 2 * 2, 12, "relu", init="he", seed=3, dtype=np.float64),
               Dense(12, 10, "softmax", init="xavier", seed=4, dtype=np.float64)]
@@ -118,10 +118,13 @@ def small_nielsen(dropout=0.0):
     return net
 
 
-def torch_forward(net, x, parameters):
-    """The same network written with torch.nn.functional; ``parameters`` is a list of (W, b)."""
+def torch_forward(net, x, parameters, mask=None):
+    """The same network written with torch.nn.functional; ``parameters`` is a list of (W, b);
+    ``mask``: the first layer's dropout mask (nnet's own)."""
     (W1, b1), (W2, b2), (W3, b3), (W4, b4) = parameters
     a = torch.relu(F.conv2d(x, W1, b1))
+    if mask is not None:
+        a = a * mask
     a = F.max_pool2d(a, 2)
     a = torch.tanh(F.conv2d(a, W2, b2, padding=1))
     a = F.avg_pool2d(a, 2).flatten(1)
@@ -154,6 +157,22 @@ def test_network_cost_and_every_gradient_match_torch():
     assert_close(dx, tx.grad, "dx")
     np.testing.assert_allclose(net.forward(x), torch.softmax(torch_forward(net, tx, parameters), 1).detach().numpy(),
                                rtol=RTOL, atol=ATOL)
+
+
+def test_dropout_on_feature_maps_matches_torch_with_the_same_mask():
+    net = small_nielsen(dropout=0.5)
+    x, y = problem()
+    trace = net.backprop(x, y, record=True, rng=np.random.default_rng(3))
+    mask = trace.masks[0]
+    assert mask.shape == (len(x), 4, 10, 10) and (mask == 0).any() and (mask == 2.0).any()
+    parameters = torch_parameters(net)
+    loss = F.cross_entropy(torch_forward(net, tensor(x), parameters, torch.from_numpy(mask.copy())), torch.from_numpy(y))
+    loss.backward()
+    assert trace.cost == pytest.approx(loss.item(), rel=RTOL)
+    learned = [gradients for layer, gradients in zip(net.layers, trace.gradients) if layer.parameters]
+    for index, ((dW, db), (W, b)) in enumerate(zip(learned, parameters)):
+        assert_close(dW, W.grad, f"dW of learned layer {index}")
+        assert_close(db, b.grad, f"db of learned layer {index}")
 
 
 def test_two_momentum_steps_match_torch_optim():

@@ -262,3 +262,17 @@ def test_a_small_convolutional_network_learns_where_the_bright_bar_is():
     net.fit(x, labels, epochs=8, batch_size=20, optimizer="momentum", learning_rate=0.05, seed=0)
     assert before < 0.8
     assert net.evaluate(x, labels).accuracy > 0.95
+
+
+def test_a_convolutional_network_answers_alike_whatever_the_batch_and_copies_apart():
+    net = Network([Conv2D(1, 3, 3, padding=1, input_shape=(1, 9, 9), seed=0, dtype=np.float64), MaxPool2D(2),
+                   Conv2D(3, 5, 2, stride=2, seed=1, dtype=np.float64), Flatten(),
+                   Dense(5 * 2 * 2, 4, "softmax", init="xavier", seed=2, dtype=np.float64)], cost="cross_entropy")
+    x = np.random.default_rng(0).integers(0, 256, (7, 9, 9)).astype(np.uint8)
+    whole = net.forward(x)
+    np.testing.assert_allclose(np.concatenate([net.forward(x[:3]), net.forward(x[3:])]), whole, rtol=1e-12)
+    np.testing.assert_allclose(net.forward(x, record=True).output, whole, rtol=1e-12)
+    twin = net.copy()
+    np.testing.assert_array_equal(twin.forward(x), whole)
+    twin.layers[0].W = twin.layers[0].W + 1.0
+    np.testing.assert_array_equal(net.forward(x), whole)  # the copy's weights are its own
