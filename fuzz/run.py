@@ -7,7 +7,7 @@
 
 The corpus of each target grows in ``fuzz/corpus/<target>/`` (seeded with valid inputs on the
 first run). Any exception other than the target's documented error is a finding: libFuzzer
-stops, prints the traceback and writes the input as ``crash-<sha1>``; fix the bug, then keep the
+stops, prints the traceback and writes the input as ``fuzz/crash-<sha1>``; fix the bug, then keep the
 input in ``fuzz/corpus/<target>/`` (named ``regression-<what>``): tests/test_fuzz_files.py
 replays every file there, under a memory cap, in every test run. Memory is capped at 1 GB per
 run (``-rss_limit_mb``, pass another to change it); an input that takes more is a finding too.
@@ -47,6 +47,8 @@ def main(argv: list[str]) -> int:
         options = [*options, str(corpus)]
     if not any(option.startswith("-rss_limit_mb") for option in options):
         options = ["-rss_limit_mb=1024", *options]
+    if not any(option.startswith("-artifact_prefix") for option in options):
+        options = [f"-artifact_prefix={HERE}/", *options]  # crash-<sha1> files land in fuzz/
 
     def test_one_input(data: bytes) -> None:
         try:

@@ -106,10 +106,10 @@ def signed(model: bytes, description: bytes) -> bytes:
         meta = None
     if isinstance(meta, dict):
         meta["data_sha256"] = serialization._digest(tensors)
-        meta["meta_sha256"] = serialization._meta_digest(meta)
-        try:
+        try:  # (a description nnet could not have written, 1e999 say, stays unsigned)
+            meta["meta_sha256"] = serialization._meta_digest(meta)
             text = json.dumps(meta)
-        except (ValueError, RecursionError):
+        except (ValueError, TypeError, RecursionError):
             pass
     path = _FOLDER / "signed.safetensors"
     try:
