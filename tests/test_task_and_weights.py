@@ -56,7 +56,7 @@ def test_regression_targets_are_checked_in_one_line():
     x = np.zeros((4, 3), np.float32)
     with pytest.raises(ValueError, match=r"y must be target values of shape \(4, 2\) for a network with 2 outputs; got shape \(4,\)"):
         net.examples(x, np.zeros(4))
-    with pytest.raises(ValueError, match=r"y must be finite; found \[nan, 1.0\] at row 2"):
+    with pytest.raises(ValueError, match=r"y must be finite; found a non-finite target at row 2: \[nan, 1.0\]"):
         net.examples(x, np.array([[0, 1], [0, 1], [np.nan, 1], [0, 1]], float))
     with pytest.raises(ValueError, match="a regression network's y must hold numbers; got dtype <U1"):
         net.examples(x, np.array([["a", "b"]] * 4))

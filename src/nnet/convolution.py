@@ -44,14 +44,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations, checks, initializers, windows
-from .layers import Layer, _assign
+from .layers import Weighted
 
 #: Prediction feeds samples through a convolution in groups small enough that the columns of
 #: one group (the im2col matrix) hold at most this many numbers: bounded memory for any n.
 PREDICTION_COLUMNS = 1 << 22
 
 
-class Conv2D(Layer):
+class Conv2D(Weighted):
     """A convolutional layer: F feature maps, each computed by one kh x kw filter slid over the
     C maps below (see the module docstring for the equations and shapes).
 
@@ -96,7 +96,6 @@ class Conv2D(Layer):
     """
 
     kind = "conv2d"
-    decayed = ("W",)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, activation="relu", *,
                  init="he", dropout: float = 0.0, input_shape=None, rng: np.random.Generator | None = None,
@@ -133,31 +132,6 @@ class Conv2D(Layer):
         self.input_shape = shape
         self.output_shape = windows.output_shape("Conv2D", shape, self.out_channels, self.kernel_size, self.stride,
                                                  self.padding)
-
-    # -- the parameters, by the lessons' names ------------------------------------------------
-    @property
-    def W(self) -> np.ndarray:
-        return self.parameters["W"]
-
-    @W.setter
-    def W(self, value) -> None:
-        _assign("Conv2D.W", self.parameters["W"], value)
-
-    @property
-    def b(self) -> np.ndarray:
-        return self.parameters["b"]
-
-    @b.setter
-    def b(self, value) -> None:
-        _assign("Conv2D.b", self.parameters["b"], value)
-
-    @property
-    def dW(self) -> np.ndarray:
-        return self.gradients["W"]
-
-    @property
-    def db(self) -> np.ndarray:
-        return self.gradients["b"]
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, a_prev, z=None, a=None, cache=None, rng=None):

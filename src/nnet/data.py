@@ -149,14 +149,7 @@ def as_targets(y, n: int, n_outputs: int, dtype: np.dtype, rule: str | None = No
         raise ValueError(
             f"y must be int labels of shape ({n},) or targets of shape ({n}, {k}); got shape {y.shape}, dtype {y.dtype}"
         )
-    if len(y) != n:
-        raise ValueError(f"y has {len(y)} rows but x has {n} samples")
-    targets = np.ascontiguousarray(y, dtype=dtype)
-    if not np.isfinite(targets).all():
-        row = np.argwhere(~np.isfinite(targets))[0][0]
-        raise ValueError(f"y must be finite; found a non-finite target at row {row}")
-    if rule:
-        _check_probabilities(targets, rows=rule == "rows")
+    targets = _target_rows(y, n, dtype, rule)
     return targets, answers(targets)
 
 
@@ -170,12 +163,18 @@ def _values(y: np.ndarray, n: int, k: int, dtype: np.dtype, rule: str | None) ->
         wanted = f"({n},) or ({n}, 1)" if k == 1 else f"({n}, {k})"
         raise ValueError(f"y must be target values of shape {wanted} for a network with {k} output{'s' if k > 1 else ''}; "
                          f"got shape {y.shape}")
+    return _target_rows(y, n, dtype, rule)
+
+
+def _target_rows(y: np.ndarray, n: int, dtype: np.dtype, rule: str | None) -> np.ndarray:
+    """Target rows (n, k) as floats in ``dtype``, checked: one per sample, finite, and
+    probabilities where ``rule`` (:func:`target_rule`) asks for them."""
     if len(y) != n:
         raise ValueError(f"y has {len(y)} rows but x has {n} samples")
     targets = np.ascontiguousarray(y, dtype=dtype)
     if not np.isfinite(targets).all():
         row = np.argwhere(~np.isfinite(targets))[0][0]
-        raise ValueError(f"y must be finite; found {targets[row].tolist()} at row {row}")
+        raise ValueError(f"y must be finite; found a non-finite target at row {row}: {targets[row].tolist()}")
     if rule:
         _check_probabilities(targets, rows=rule == "rows")
     return targets

@@ -126,7 +126,38 @@ class Layer:
         raise NotImplementedError
 
 
-class Dense(Layer):
+class Weighted(Layer):
+    """A layer of neurons with weights and biases, ``W`` and ``b`` by the lessons' names (views
+    into ``parameters``; assigning copies into them), and their gradients ``dW``, ``db``."""
+
+    decayed = ("W",)
+
+    @property
+    def W(self) -> np.ndarray:
+        return self.parameters["W"]
+
+    @W.setter
+    def W(self, value) -> None:
+        _assign(f"{type(self).__name__}.W", self.parameters["W"], value)
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.parameters["b"]
+
+    @b.setter
+    def b(self, value) -> None:
+        _assign(f"{type(self).__name__}.b", self.parameters["b"], value)
+
+    @property
+    def dW(self) -> np.ndarray:
+        return self.gradients["W"]
+
+    @property
+    def db(self) -> np.ndarray:
+        return self.gradients["b"]
+
+
+class Dense(Weighted):
     """A fully connected layer: ``a = σ(W a_prev + b)``, for a batch of rows ``z = a_prev Wᵀ + b``.
 
     Parameters
@@ -161,7 +192,6 @@ class Dense(Layer):
     """
 
     kind = "dense"
-    decayed = ("W",)
 
     def __init__(self, n_in: int, n_out: int, activation="sigmoid", *, init="normal", dropout: float = 0.0,
                  rng: np.random.Generator | None = None, seed: int | None = None, dtype=np.float32):
@@ -180,31 +210,6 @@ class Dense(Layer):
         W, b = initializers.get(init)(rng, self.n_out, self.n_in)
         self.parameters = {"W": np.ascontiguousarray(W, self.dtype), "b": np.ascontiguousarray(b, self.dtype)}
         self.gradients = {name: np.zeros_like(array) for name, array in self.parameters.items()}
-
-    # -- the parameters, by the lessons' names ------------------------------------------------
-    @property
-    def W(self) -> np.ndarray:
-        return self.parameters["W"]
-
-    @W.setter
-    def W(self, value) -> None:
-        _assign("Dense.W", self.parameters["W"], value)
-
-    @property
-    def b(self) -> np.ndarray:
-        return self.parameters["b"]
-
-    @b.setter
-    def b(self, value) -> None:
-        _assign("Dense.b", self.parameters["b"], value)
-
-    @property
-    def dW(self) -> np.ndarray:
-        return self.gradients["W"]
-
-    @property
-    def db(self) -> np.ndarray:
-        return self.gradients["b"]
 
     # -- forward -----------------------------------------------------------------------------
     def weighted_input(self, a_prev, out=None):

@@ -270,7 +270,8 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
     x : array of shape (n, n_inputs)
         Floats, or uint8 pixels (kept as uint8 and scaled to [0, 1] batch by batch).
     y : int labels of shape (n,), or targets of shape (n, n_outputs) (values for regression)
-    epochs, batch_size : int
+    epochs, batch_size, lr_schedule, early_stopping, callbacks, seed, shuffle, comm
+        As for :class:`Trainer`.
     optimizer : str or Optimizer
         ``sgd``, ``momentum``, ``nesterov``, ``adam``, ``adamw`` (see :mod:`nnet.optimizers`).
     learning_rate : float, optional
@@ -279,27 +280,15 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
         μ for ``momentum`` and ``nesterov`` (default 0.9).
     weight_decay : float, optional
         λ, the L2 penalty on the weights. Default: the optimizer's (0, but 0.01 for adamw).
-    lr_schedule : str or Schedule, optional
-        ``constant`` (default), ``step`` or ``cosine``, applied per epoch.
     validation_data : (x_val, y_val), optional
     validation_split : int or float, optional
         Hold out this many rows (an int) or this fraction of them (a float in (0, 1)) of (x, y)
         as validation data instead: drawn at random from ``seed``, stratified by class for a
         classifier (:func:`nnet.data.split_validation`).
-    early_stopping : int, optional
-        Stop after this many epochs without a lower validation cost (training cost when there is
-        no validation data), and restore the best epoch's weights.
-    callbacks : list of Callback
-    seed : int, optional
-        Seeds the shuffling and dropout; chosen at random (and kept in the History) when None.
-    shuffle : bool
-        Shuffle the training data every epoch (True, as the lessons do).
     resume : dict, optional
         A :meth:`Trainer.checkpoint`: continue that run after its last finished epoch.
     sample_weight : array of shape (n,), optional
         How much each row counts: the cost of a minibatch is the weighted mean of its rows'.
-    comm : mpi4py communicator, optional
-        Train data-parallel with its processes, each calling fit alike (:mod:`nnet.distributed`).
 
     Returns
     -------
