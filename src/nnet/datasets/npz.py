@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -76,7 +77,8 @@ def read_npz(path: str | os.PathLike[str], on_disk: tuple[str, ...] = ()) -> dic
                     mapped = map_npz_images(path, name) if name in on_disk else None
                     arrays[name] = _read_member(archive, info) if mapped is None else mapped
                 return arrays
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, OverflowError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, OverflowError, TypeError,
+            SyntaxError, RecursionError, tokenize.TokenError) as error:  # (NumPy tokenizes the .npy header)
         if isinstance(error, DataFormatError):
             raise
         raise DataFormatError(f"{path}: cannot read as .npz (damaged or truncated?): {_reason(error)}") from None
