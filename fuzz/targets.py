@@ -252,6 +252,11 @@ def _payload_error():
     return PayloadError
 
 
+#: The modules the targets import only when first called (Pillow and the lab are optional):
+#: fuzz/run.py imports them up front, so that atheris instruments them.
+LATE_IMPORTS = ("nnet.checkpoints", "nnet.images", "nnet.datasets.image_folder", "nnet.lab.payloads",
+                "nnet.lab.training")
+
 TARGETS: dict[str, Target] = {
     "model": Target(_load_model, (ModelFileError,), _models),
     "checkpoint": Target(_load_checkpoint, (ModelFileError,), _checkpoints),
