@@ -89,11 +89,14 @@ def read_npz(path: str | os.PathLike[str], on_disk: tuple[str, ...] = ()) -> dic
 
 
 _NPY_MAGIC = b"\x93NUMPY"
+_ENCRYPTED = 0x1  # the zip format's flag of an encrypted member (the zipfile module would ask for a password)
 
 
 def _check_member(path: Path, info: zipfile.ZipInfo, size: int, archive: zipfile.ZipFile) -> None:
     """Refuse a member whose claims (sizes, its .npy header) the archive's bytes cannot back."""
     where = f"{path}: member {info.filename!r}"
+    if info.flag_bits & _ENCRYPTED:
+        raise DataFormatError(f"{where} is encrypted: cannot read as .npz (save the arrays with numpy.savez)")
     bound = max(limits.COMPRESSED_FLOOR_BYTES, limits.MAX_COMPRESSION_RATIO * info.compress_size)
     if info.compress_size > size or (info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size):
         raise DataFormatError(f"{where} claims {info.compress_size:,} stored bytes; the file has {size:,}: cannot read as .npz")
