@@ -42,7 +42,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from nnet.network import Network
 
-from . import explain, openapi, payloads, table_routes
+from . import explain, learning_routes, openapi, payloads, table_routes
 from .events import FINAL_EVENTS, last_event_id
 from .explain import NonFiniteError
 from .payloads import MAX_BODY_BYTES, PayloadError, integer_text
@@ -97,6 +97,7 @@ API = [
     {"method": "POST", "path": "/api/model/save",
      "summary": "save the served model to the file given to `nnet lab --save PATH` (409 without one)"},
     *table_routes.API,
+    *learning_routes.API,
 ]
 
 
@@ -241,6 +242,7 @@ def create_app(
         Route("/api/train/stop", train_stop, methods=["POST"]),
         Route("/api/train/events", train_events),
         *table_routes.routes(lab, _read_body, _json),
+        *learning_routes.routes(lab, _read_body, _json),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     handlers = {PayloadError: _payload_error, NonFiniteError: _payload_error, HTTPException: _http_error,
