@@ -18,8 +18,9 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from nnet import Network  # noqa: E402
 from _grid import HIDDEN, OUTPUT_COST_IDS, OUTPUT_COSTS  # noqa: E402
+
+from nnet import Network  # noqa: E402
 
 RTOL, ATOL = 1e-9, 1e-12
 SIZES = [7, 6, 5, 4]  # two hidden layers: δ moves back through both
@@ -63,7 +64,7 @@ def torch_trace(net: Network, x: np.ndarray, targets: np.ndarray):
     return cost, zs, activations
 
 
-def targets_for(output: str, labels: np.ndarray, k: int) -> np.ndarray:
+def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
     return np.eye(k)[labels]
 
 
@@ -78,11 +79,11 @@ def test_every_layers_delta_matches_torch_autograd(hidden, output, cost, n):
 
     trace = net.backprop(x, labels, record=True)
 
-    torch_cost, zs, activations = torch_trace(net, x, targets_for(output, labels, SIZES[-1]))
+    torch_cost, zs, activations = torch_trace(net, x, one_hot(labels, SIZES[-1]))
     torch_cost.backward()
     assert math.isclose(trace.cost, torch_cost.item(), rel_tol=RTOL, abs_tol=ATOL)
     assert len(trace.deltas) == len(net.layers) == len(zs)
-    for index, layer in enumerate(net.layers):
+    for index in range(len(net.layers)):
         where = f"layer {index} ({hidden} hidden, {output} output, {cost})"
         np.testing.assert_allclose(trace.zs[index], zs[index].detach().numpy(), rtol=RTOL, atol=ATOL, err_msg=where)
         np.testing.assert_allclose(trace.activations[index + 1], activations[index].detach().numpy(),

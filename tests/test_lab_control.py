@@ -57,7 +57,7 @@ def run_in_thread(controls, learning_rate=0.5, epochs=3):
 def test_pause_step_resume_and_a_live_learning_rate():
     controls = Controls()
     controls.pause()  # paused before it starts: it stops after its first minibatch
-    net, trainer, counter, thread = run_in_thread(controls)
+    _, trainer, counter, thread = run_in_thread(controls)
     thread.start()
     wait_for(lambda: controls.waiting, "the run to wait")
     assert counter.count == 1

@@ -124,7 +124,7 @@ def test_one_step_raises_the_right_output_on_the_sandbox_only(client, network, d
 
     gradient = network.copy().backprop(x[9:10], [wrong_label])
     sandbox = client.app_state.lab.teaching.sandbox()[0].network
-    for (dW, db), before, after in zip(gradient, network.layers, sandbox.layers):
+    for (dW, _), before, after in zip(gradient, network.layers, sandbox.layers):
         np.testing.assert_allclose(after.W, before.W - 3.0 * dW, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(network.parameters, served)  # the served model is untouched
     again = client.post("/api/backprop", json={"digit": 9, "label": wrong_label}).json()
@@ -157,7 +157,7 @@ def test_ten_examples_average_to_the_negative_gradient_and_step_together(client,
 
 
 def test_edit_a_weight_and_the_output_changes(client, network, data):
-    _, (x, y) = data
+    _, (x, _) = data
     before = client.post("/api/backprop", json={"digit": 0}).json()["output"]
     edited = client.post("/api/sandbox/weight", json={"layer": 2, "neuron": 3, "source": 4, "value": 9.5}).json()
     assert edited["old"] == pytest.approx(float(network.layers[2].W[3, 4])) and edited["edits"] == 1

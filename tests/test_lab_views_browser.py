@@ -17,9 +17,19 @@ pytest.importorskip("playwright")
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+from _lab_pages import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    close_page,
+    draw,
+    new_page,
+    no_sideways_scroll,
+    screenshot,
+    served,
+    wait_until,
+)
+
 import nnet  # noqa: E402
-from _lab_pages import (CHROMIUM, CHROMIUM_ARGS, close_page, draw, new_page, no_sideways_scroll,  # noqa: E402
-                        screenshot, served, wait_until)
 from nnet.lab import create_app  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -146,7 +156,7 @@ def test_tabs_follow_the_aria_tabs_pattern(browser, lab):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_teach_a_digit_and_see_its_output_rise_after_one_step(browser, lab, mnist, size, tmp_path):
-    _, (x_test, y_test) = mnist
+    _, (_, y_test) = mnist
     page = new_page(browser, size)
     page.goto(lab)
     page.wait_for_selector("#model-line b")

@@ -14,9 +14,12 @@
   nudges on every neuron, a neuron's desired weight changes; one step of gradient descent, undo,
   reset; weights edited by hand; ten examples' desired changes and their average, the negative
   gradient.
-- **Train**: train a new network on the server and watch its cost, accuracy and first-layer
-  weight images change live; when it ends, Draw and Test digits use it (and ``--save PATH``
-  lets the page save it to that server-side file).
+- **Train**: train a network on the server (any output, cost and initialisation the library
+  offers, the lessons' preset, or the current model to go on training) and watch its cost,
+  accuracy, each layer's gradient size and the first-layer weight tiles (or their change since
+  the start) live; pause it, step it one minibatch at a time, change its learning rate. Every run
+  is kept with a health verdict; Draw and Test digits use a run's network when you choose it
+  (and ``--save PATH`` lets the page save the current model to that server-side file).
 - **Inside**: layer health (dead and saturated neurons, histograms, gradient sizes), a 2-D map of
   each layer's activations over the test digits, and calibration (how sure against how right).
 
@@ -72,23 +75,40 @@ served (a training run that ends swaps in a new one).
     Returns ``{"index", "label", "label_name", "position", "count", "pixels" (784 ints),
     "correct", "prediction": <as /api/predict>}``.
 ``GET /api/train``
-    ``{"state": idle|running|done|stopped|error, "running", "run", "previous" (the summary of the
-    run before), "defaults", "limits", "save"}``.
+    ``{"state": idle|running|done|stopped|error, "running", "run" (with ``controls``: paused,
+    learning_rate, gradient_sizes), "previous" (the summary of the run before), "runs" (the
+    session's finished runs, as ``GET /api/runs``), "served_run", "presets", "defaults",
+    "limits", "save"}``.
 ``POST /api/train``
     Body (every key optional; named as ``nnet train``'s options): ``{"hidden": [128],
-    "activation": "relu", "optimizer": "momentum", "learning_rate": 0.1, "epochs": 3,
-    "batch_size": 64, "lr_schedule": "cosine", "train_size": 60000, "seed": 0}``. 202 ``{"run",
+    "activation": "relu", "output": "softmax", "cost": "cross_entropy", "init": "auto",
+    "optimizer": "momentum", "learning_rate": 0.1, "epochs": 3, "batch_size": 64, "lr_schedule":
+    "cosine", "train_size": 60000, "seed": 0}``, or ``"continue": true`` to go on training (a copy
+    of) the served model, whose shape then replaces the shape settings. 202 ``{"run",
     "events"}``; 409 while a run is going. The model it makes carries the metadata ``nnet train``
     writes (:func:`nnet.runs.metadata`).
 ``GET /api/train/events?run=ID``
     Server-sent events of the latest run (410 for an earlier one), from its start: ``start``,
-    ``progress`` (epoch, batch, position in epochs, cost, accuracy), ``epoch`` (train and test
-    cost and accuracy), ``weights`` (layer 0's weight images as int8 base64), and last ``done``,
-    ``stopped`` or ``error``. A long run's progress is thinned to about a thousand points, and
-    only its latest weights are sent (:mod:`nnet.lab.events`). See :mod:`nnet.lab.training`.
+    ``progress`` (epoch, batch, position in epochs, cost, accuracy, learning_rate,
+    gradient_sizes, paused), ``epoch`` (train and test cost and accuracy), ``weights`` (layer 0's
+    weight tiles on one common scale as int8 base64, and their change since the run began), and
+    last ``done``, ``stopped`` or ``error``, with ``kept`` (the run as the lab keeps it: verdict,
+    and ``served``). A long run's progress is thinned to about a thousand points, and only its
+    latest weights are sent (:mod:`nnet.lab.events`). See :mod:`nnet.lab.training`.
 ``POST /api/train/stop``
-    Stops the run after its current batch (409 if none is going). The network trained so far
-    becomes the served model.
+    Stops the run after its current batch (409 if none is going). Its network is kept.
+``POST /api/train/pause``, ``/resume``, ``/step`` (``{"batches": n}``), ``/learning_rate`` (``{"learning_rate": η}``)
+    Steer the running run (409 if none is going): hold it after its current minibatch, let it go
+    on, let n more minibatches through, or change its learning rate from the next minibatch on.
+    Each returns its controls' status.
+``GET /api/runs``
+    ``{"runs": [{"run", "state", "settings", "sizes", "scores", "verdict" ({"healthy", "flags":
+    [{"kind", "layer", "why"}], "accuracy", "probe"}), "error", "available", "last_learning_rate",
+    "finished"}], "served_run", "version"}``: every finished run of this session, kept. A run
+    never replaces the served model by itself, unless the served one is the untrained default and
+    the run is healthy.
+``POST /api/runs/{run}/use``
+    Serve that run's network (404 if there is no such run or its network was let go).
 ``POST /api/model/save``
     Saves the served model to the ``--save`` file (409 if the lab was started without one).
 

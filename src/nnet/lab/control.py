@@ -99,10 +99,21 @@ class Controls(Callback):
         self.learning_rate = state.trainer.optimizer.learning_rate
 
     def on_batch_end(self, state: TrainingState) -> None:
+        self.measure(state)
+        self.hold(state)
+
+    def measure(self, state: TrainingState) -> None:
+        """After a minibatch's step: each layer's gradient size, and a new learning rate if one
+        was given."""
         self.sizes = gradient_sizes(state.network)
         self.position = state.epoch + (state.batch + 1) / state.batches
         with self._condition:
             self._take_rate(state)
+
+    def hold(self, state: TrainingState) -> None:
+        """Wait here while paused (until resumed, stepped or stopped). The lab's reporter calls
+        :meth:`measure`, sends its events, then this, so a stepped minibatch is seen at once."""
+        with self._condition:
             while self.paused and not self._allowed and not self._stopped():
                 self.waiting = True
                 self._condition.wait(WAIT_SECONDS)

@@ -30,12 +30,14 @@ class Kept:
     verdict: dict
     scores: dict | None = None
     error: str | None = None
+    last_learning_rate: float | None = None  # the base rate it ended with (it may be changed while it runs)
     finished: str = field(default_factory=lambda: time.strftime("%H:%M:%S"))
 
     def summary(self) -> dict:
         verdict = {key: value for key, value in self.verdict.items() if key != "layers"}
         return {"run": self.run, "state": self.state, "settings": self.settings, "verdict": verdict,
                 "scores": self.scores, "error": self.error, "finished": self.finished,
+                "last_learning_rate": self.last_learning_rate,
                 "available": self.network is not None,
                 "sizes": None if self.network is None else list(self.network.sizes)}
 
