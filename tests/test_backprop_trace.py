@@ -77,9 +77,10 @@ def test_every_layers_delta_matches_torch_autograd(hidden, output, cost, n):
     x = rng.normal(size=(n, SIZES[0]))
     labels = rng.integers(0, SIZES[-1], n)
 
-    trace = net.backprop(x, labels, record=True)
+    targets = one_hot(labels, SIZES[-1])  # one-hot rows: targets for classifiers and regressions alike
+    trace = net.backprop(x, targets, record=True)
 
-    torch_cost, zs, activations = torch_trace(net, x, one_hot(labels, SIZES[-1]))
+    torch_cost, zs, activations = torch_trace(net, x, targets)
     torch_cost.backward()
     assert math.isclose(trace.cost, torch_cost.item(), rel_tol=RTOL, abs_tol=ATOL)
     assert len(trace.deltas) == len(net.layers) == len(zs)

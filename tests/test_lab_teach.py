@@ -173,7 +173,7 @@ def test_undo_edit_and_reset():
 
 
 def test_a_step_that_overflows_is_refused_and_undone():
-    net = Network([784, 10], activation="relu", output="identity", cost="quadratic", seed=0)
+    net = Network([784, 10], activation="relu", output="identity", cost="quadratic", task="classification", seed=0)
     sandbox = Sandbox(net, based_on=1)
     before = sandbox.network.parameters.copy()
     with pytest.raises(NonFiniteError, match="undone"):

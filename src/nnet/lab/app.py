@@ -224,7 +224,10 @@ def create_app(
         return _json({"runs": lab.shelf.summaries(), "served_run": lab.served_run, "version": lab.current().version})
 
     async def use_run(request: Request) -> Response:
-        served = await run_in_threadpool(lab.use_run, request.path_params["run"])
+        run = integer_text(request.path_params["run"])
+        if run is None:
+            raise PayloadError(f"no such run: {request.url.path} takes a run's number, such as /api/runs/1/use", 404)
+        served = await run_in_threadpool(lab.use_run, run)
         return _json({"version": served.version, "source": served.source, "served_run": lab.served_run})
 
     async def train_events(request: Request) -> Response:
@@ -268,7 +271,7 @@ def create_app(
         *[Route(f"/api/train/{action}", steer(action), methods=["POST"]) for action in ("pause", "resume", "step",
                                                                                      "learning_rate")],
         Route("/api/runs", kept_runs),
-        Route("/api/runs/{run:int}/use", use_run, methods=["POST"]),
+        Route("/api/runs/{run}/use", use_run, methods=["POST"]),
         Route("/api/train/events", train_events),
         *table_routes.routes(lab, _read_body, _json),
         *learning_routes.routes(lab, _read_body, _json),

@@ -24,60 +24,14 @@ except ImportError as missing:  # pragma: no cover - app.py says how to install 
     raise ImportError(f'the nnet lab needs Starlette ({missing}); install it with: pip install "nnet[lab]"') from missing
 
 from . import health, maps, payloads, teach, weights
-from .payloads import PayloadError
+from .payloads import PayloadError, integer_text
+from .learning_api import API, MAX_EXAMPLES, MAX_NEURONS, MAX_STEP_RATE  # noqa: F401 - API: app.py lists it
 from .teach import Sandbox
 
-#: The most examples one minibatch request may name, and the most neurons one backprop may ask for.
-MAX_EXAMPLES = 20
-MAX_NEURONS = 8
-#: The largest learning rate a Teach step takes (the lessons' network learns at 3).
-MAX_STEP_RATE = 100.0
 #: Map results kept, per model version and request.
 CACHED = 16
 MODELS = ("served", "sandbox")
 SETS = ("train", "test")
-
-
-#: These routes, as ``GET /api`` lists them.
-API = [
-    {"method": "POST", "path": "/api/backprop",
-     "summary": "one example through the sandbox and back: cost, target, output, per layer z, a, delta (dC/dz) and "
-                "nudge (the desired change of each activation), and the incoming weights' gradient of the neurons asked for",
-     "body": 'a drawing as /api/predict takes it, or {"digit": i} (a test digit; "set": "train" for a training one); '
-             '"label": the answer it should give (by default a digit\'s own label); "neurons": [[layer, index], ...]'},
-    {"method": "POST", "path": "/api/backprop/step",
-     "summary": "one step of gradient descent (w <- w - learning_rate * dC/dw) on the sandbox; returns the outputs and "
-                "costs before and after",
-     "body": 'the example(s) as /api/backprop or /api/backprop/batch take them, and "learning_rate"'},
-    {"method": "POST", "path": "/api/backprop/batch",
-     "summary": "each example's desired change of one neuron's incoming weights (-dC_x/dw) and their average, "
-                "the negative gradient",
-     "body": '{"examples": [{"set": "train"|"test", "index": i}, ...]} or {"count": 10, "seed": s} (random training '
-             'digits); "layer", "neuron"'},
-    {"method": "GET", "path": "/api/sandbox", "summary": "the sandbox: version, based_on (the served version), steps, "
-                                                         "edits, undo (what can be undone, latest first)"},
-    {"method": "POST", "path": "/api/sandbox/weight",
-     "summary": "set one weight of the sandbox",
-     "body": '{"layer", "neuron", "source": the neuron of the layer below (null: the bias), "value"}'},
-    {"method": "POST", "path": "/api/sandbox/undo", "summary": "take back the sandbox's last step or edit (409 if none)"},
-    {"method": "POST", "path": "/api/sandbox/reset", "summary": "start the sandbox again from the served model"},
-    {"method": "GET", "path": "/api/links/{layer}",
-     "summary": "a small layer's weights and biases (at most 32 neurons a side), to draw its connections",
-     "query": "model=served|sandbox"},
-    {"method": "GET", "path": "/api/health",
-     "summary": "the verdict (healthy, flags with why: diverged, dead, saturated, guessing) and per layer dead and "
-                "saturated neurons, gradient size, histograms of weights, activations, gradients (1,000 test digits)",
-     "query": "model=served|sandbox"},
-    {"method": "GET", "path": "/api/map",
-     "summary": "the test digits placed in 2-D by a layer's activations (PCA; t-SNE with scikit-learn), with labels "
-                "and the share lying closest to their own class's centre",
-     "query": "layer=l (-1: the pixels), count=n, method=pca|tsne, model=served|sandbox"},
-    {"method": "GET", "path": "/api/neuron/{layer}/{index}/top",
-     "summary": "the test digits that excite a neuron most", "query": "count=n, model=served|sandbox"},
-    {"method": "GET", "path": "/api/calibration",
-     "summary": "how sure against how right on the test digits, by bin, and how many it answers at each "
-                "'I don't know' threshold", "query": "model=served|sandbox"},
-]
 
 
 class Teaching:
@@ -177,24 +131,37 @@ class Teaching:
 # -- checks of body fields -----------------------------------------------------------------------
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:55]}..."
+
+
 def _integer(data: dict, key: str, low: int, high: int, default=None) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise PayloadError(f'"{key}" must be an integer in {low}..{high}; got {value!r}')
+        raise PayloadError(f'"{key}" must be an integer in {low}..{high}; got {_short(value)}')
     return value
 
 
 def _number(data: dict, key: str, low: float, high: float) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
-        raise PayloadError(f'"{key}" must be a number in ({low:g}, {high:g}]; got {value!r}')
+        raise PayloadError(f'"{key}" must be a number in ({low:g}, {high:g}]; got {_short(value)}')
     return float(value)
 
 
 def _choice(data: dict, key: str, choices, default) -> str:
     value = data.get(key, default)
-    if value not in choices:
-        raise PayloadError(f'"{key}" must be one of {", ".join(choices)}; got {value!r}')
+    if not isinstance(value, str) or value not in choices:
+        raise PayloadError(f'"{key}" must be one of {", ".join(choices)}; got {_short(value)}')
+    return value
+
+
+def _path_int(request: Request, key: str) -> int:
+    """A path parameter's whole number; 404 for anything else (there is no such thing)."""
+    value = integer_text(request.path_params[key])
+    if value is None:
+        raise PayloadError(f"no such {key}: {request.url.path} takes whole numbers", 404)
     return value
 
 
@@ -212,7 +179,7 @@ def _neurons(data: dict) -> list[tuple[int, int]]:
     if not isinstance(given, list) or len(given) > MAX_NEURONS or not all(
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
             for pair in given):
-        raise PayloadError(f'"neurons" must be a list of up to {MAX_NEURONS} [layer, index] pairs; got {given!r}')
+        raise PayloadError(f'"neurons" must be a list of up to {MAX_NEURONS} [layer, index] pairs; got {_short(given)}')
     return [tuple(pair) for pair in given]
 
 
@@ -238,7 +205,14 @@ def routes(lab, read_body, respond) -> list[Route]:
     async def body(request: Request) -> dict:
         return _object(payloads.parse_json(await read_body(request)))
 
+    def images_only() -> None:
+        lab._images_only("teaching and looking inside")  # a table model: 409
+        if getattr(lab.current().network, "task", "classification") != "classification":
+            raise PayloadError("teaching and looking inside are for networks that classify (labels, answers); "
+                               "this one predicts values", 409)
+
     def backprop(data: dict) -> dict:
+        images_only()
         sandbox, note = teaching.sandbox()
         with sandbox.lock:
             network = sandbox.network
@@ -251,6 +225,7 @@ def routes(lab, read_body, respond) -> list[Route]:
             return {"sandbox": {**sandbox.status(), **({"restarted": note} if note else {})}, **result}
 
     def step(data: dict) -> dict:
+        images_only()
         sandbox, _ = teaching.sandbox()
         rate = _number(data, "learning_rate", 0.0, MAX_STEP_RATE)
         if "examples" in data or "count" in data:
@@ -264,6 +239,7 @@ def routes(lab, read_body, respond) -> list[Route]:
         return {**result, **({"examples": described} if described else {})}
 
     def batch(data: dict) -> dict:
+        images_only()
         x, labels, described = teaching.gather(teaching.examples(data))
         sandbox, _ = teaching.sandbox()
         layer, index = _integer(data, "layer", 0, 2**31), _integer(data, "neuron", 0, 2**31)
@@ -283,7 +259,7 @@ def routes(lab, read_body, respond) -> list[Route]:
             source = _integer(data, "source", 0, 2**31)
         value = data.get("value")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PayloadError(f'"value" must be a number; got {value!r}')
+            raise PayloadError(f'"value" must be a number; got {_short(value)}')
         try:
             return sandbox.edit(_integer(data, "layer", 0, 2**31), _integer(data, "neuron", 0, 2**31), source, value)
         except IndexError as error:
@@ -321,9 +297,11 @@ def routes(lab, read_body, respond) -> list[Route]:
         return {"model": key[0], "version": key[1], **result}
 
     def links(request: Request) -> dict:
-        return looking(request.query_params, lambda net: weights.links(net, request.path_params["layer"]))
+        layer = _path_int(request, "layer")
+        return looking(request.query_params, lambda net: weights.links(net, layer))
 
     def layer_health(request: Request) -> dict:
+        images_only()
         x, y = lab.test_data()
         return looking(request.query_params, lambda net: health.verdict(net, x, y), "health")
 
@@ -332,18 +310,21 @@ def routes(lab, read_body, respond) -> list[Route]:
         layer = payloads.query_int(params, "layer", -1, 2**31, 0)
         count = payloads.query_int(params, "count", 2, maps.MAX_MAP, 2000)
         method = params.get("method", "pca")
+        images_only()
         x, y = lab.test_data()
         return looking(params, lambda net: maps.activation_map(net, x, y, layer, count, method),
                        f"map {layer} {count} {method}")
 
     def top(request: Request) -> dict:
         count = payloads.query_int(request.query_params, "count", 1, maps.MAX_TOP, 12)
-        layer, index = request.path_params["layer"], request.path_params["index"]
+        layer, index = _path_int(request, "layer"), _path_int(request, "index")
+        images_only()
         x, y = lab.test_data()
         return looking(request.query_params, lambda net: maps.top_digits(net, x, y, layer, index, count),
                        f"top {layer} {index} {count}")
 
     def calibration(request: Request) -> dict:
+        images_only()
         x, y = lab.test_data()
         return looking(request.query_params, lambda net: maps.calibration(net, x, y), "calibration")
 
@@ -367,9 +348,9 @@ def routes(lab, read_body, respond) -> list[Route]:
         Route("/api/sandbox/weight", post(edit), methods=["POST"]),
         Route("/api/sandbox/undo", plain(undo, takes_request=False), methods=["POST"]),
         Route("/api/sandbox/reset", plain(reset, takes_request=False), methods=["POST"]),
-        Route("/api/links/{layer:int}", plain(links)),
+        Route("/api/links/{layer}", plain(links)),
         Route("/api/health", plain(layer_health)),
         Route("/api/map", plain(activation_map)),
-        Route("/api/neuron/{layer:int}/{index:int}/top", plain(top)),
+        Route("/api/neuron/{layer}/{index}/top", plain(top)),
         Route("/api/calibration", plain(calibration)),
     ]

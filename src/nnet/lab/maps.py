@@ -25,6 +25,7 @@ from .explain import rounded
 #: The most digits a map places (PCA), and the most t-SNE places (it is much slower).
 MAX_MAP = 5000
 MAX_TSNE = 1500
+MIN_TSNE = 10
 #: The most top digits a request may ask for.
 MAX_TOP = 48
 #: "I don't know" thresholds the calibration reports.
@@ -91,6 +92,8 @@ def activation_map(network: Network, x: np.ndarray, y: np.ndarray, layer: int, c
         raise ValueError(f"method must be one of {', '.join(methods())}; got {method!r}")
     limit = MAX_TSNE if method == "tsne" else MAX_MAP
     count = max(2, min(int(count), limit, len(x)))
+    if method == "tsne" and count < MIN_TSNE:
+        raise ValueError(f"t-SNE needs at least {MIN_TSNE} digits to place; there are {count}")
     values = activations(network, x[:count], layer)
     labels = np.asarray(y[:count], dtype=np.int64)
     if not np.isfinite(values).all():
