@@ -213,16 +213,22 @@ def test_edit_a_weight_and_see_the_output_change(browser, lab, size, tmp_path):
     wait_until(page, "document.getElementById('teach-cost').textContent !== '–'")
     wait_until(page, "+document.querySelector('#teach-layers canvas.links').dataset.links === 300")
     before = output_values(page)
-    # click the connection from hidden neuron 5 to output neuron 2, where no other line is near
-    point = page.evaluate("""() => {
+    # the most active hidden neuron: its weights matter most for this digit
+    source = page.evaluate("""() => {
+        const a = [...document.querySelectorAll('#teach-layers .neuron[data-layer="0"]')]
+            .map((cell) => +cell.getAttribute('aria-label').match(/a = (\\S+?),/)[1]);
+        return a.indexOf(Math.max(...a));
+    }""")
+    # click the connection from it to output neuron 2, where no other line is near
+    point = page.evaluate("""(source) => {
         const layers = document.getElementById('teach-layers');
-        layers.querySelector('.neuron[data-layer="0"][data-index="5"]').scrollIntoView({block: "center"});
+        layers.querySelector(`.neuron[data-layer="0"][data-index="${source}"]`).scrollIntoView({block: "center"});
         const centre = (l, j) => {
             const r = layers.querySelector(`.neuron[data-layer="${l}"][data-index="${j}"]`).getBoundingClientRect();
             return [r.left + r.width / 2, r.top + r.height / 2];
         };
         const lines = [];
-        for (let j = 0; j < 30; j++) for (let k = 0; k < 10; k++) lines.push([centre(0, j), centre(1, k), j === 5 && k === 2]);
+        for (let j = 0; j < 30; j++) for (let k = 0; k < 10; k++) lines.push([centre(0, j), centre(1, k), j === source && k === 2]);
         const apart = (x, y, [a, b]) => {
             const dx = b[0] - a[0], dy = b[1] - a[1];
             const t = Math.max(0, Math.min(1, ((x - a[0]) * dx + (y - a[1]) * dy) / (dx * dx + dy * dy)));
@@ -232,15 +238,17 @@ def test_edit_a_weight_and_see_the_output_change(browser, lab, size, tmp_path):
         let best = null;
         for (let t = 0.05; t < 0.96; t += 0.01) {
             const x = a[0] + t * (b[0] - a[0]), y = a[1] + t * (b[1] - a[1]);
+            const over = document.elementFromPoint(x, y);
+            if (over && over.closest('.neuron')) continue;  // a neuron there takes the click
             const gap = Math.min(...lines.filter((line) => !line[2]).map((line) => apart(x, y, line)));
             if (!best || gap > best[2]) best = [x, y, gap];
         }
         return best;
-    }""")
+    }""", source)
     assert point[2] > 0.3, point  # a point of that line nearer to it than to any other
     middle = point[:2]
     page.mouse.click(*middle)
-    wait_until(page, "document.querySelector('#teach-weights input[data-from=\"5\"]') === document.activeElement")
+    wait_until(page, f"document.querySelector('#teach-weights input[data-from=\"{source}\"]') === document.activeElement")
     assert page.locator("#teach-neuron-title").inner_text().startswith("Output neuron 2")
     page.keyboard.type("8")  # the value is selected: typing replaces it
     page.keyboard.press("Enter")  # the number input commits: one change, one edit

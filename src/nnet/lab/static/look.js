@@ -4,7 +4,7 @@
 
 import { $, announce, api, escapeHTML, fmt, postJSON } from "./api.js";
 import { NetworkView } from "./network.js";
-import { absMax, brightness, digitCanvas, paintImage, paintSigned } from "./paint.js";
+import { absMax, brightness, digitCanvas, paintImage, paintSigned, sizePicture } from "./paint.js";
 
 const SEND_EVERY_MS = 100;      // while drawing, send the drawing at most this often
 const PEN_WIDTH = 22;           // on the 280x280 pad: MNIST strokes are ~2 px of 28
@@ -103,7 +103,7 @@ export function createLook(lab) {
     $("neuron-title").innerHTML = `${name}, neuron ${data.index}${label}`;
     const canvas = $("neuron-weights");
     const scale = paintSigned(canvas, data.weights, data.shape, data.abs_max || 1);
-    sizeCanvas(canvas, data.shape);
+    sizePicture(canvas, data.shape);
     canvas.dataset.version = data.version; canvas.dataset.layer = data.layer; canvas.dataset.index = data.index;
     $("legend-low").textContent = `−${fmt(scale)}`;
     $("legend-high").textContent = `+${fmt(scale)}`;
@@ -116,13 +116,6 @@ export function createLook(lab) {
     $("neuron-fn").textContent = data.activation;
     $("neuron-b").textContent = fmt(data.bias);
     refreshValues();
-  }
-
-  function sizeCanvas(canvas, shape) {
-    if (shape.length === 2) { canvas.style.width = canvas.style.height = "168px"; return; }
-    const columns = Math.min(16, shape[0]), rows = Math.ceil(shape[0] / columns);
-    const cell = Math.max(6, Math.floor(Math.min(224, canvas.parentElement.clientWidth - 4) / columns));
-    canvas.style.width = `${columns * cell}px`; canvas.style.height = `${rows * cell}px`;
   }
 
   // z = Σ w·a + b for the input shown, and which inputs raised it (w ⊙ a)
@@ -138,7 +131,7 @@ export function createLook(lab) {
     const below = shown.layer === 0 ? result.input : result.layers[shown.layer - 1].a;
     const product = data.weights.map((w, k) => w * below[k]);
     const scale = paintSigned($("neuron-product"), product, data.shape, absMax(product) || 1);
-    sizeCanvas($("neuron-product"), data.shape);
+    sizePicture($("neuron-product"), data.shape);
     const sum = product.reduce((s, v) => s + v, 0);
     $("contribution-caption").innerHTML = `Each weight times the activation it multiplies (w·a, up to ±${fmt(scale)}): ` +
       `red inputs raised z, blue ones lowered it. They add up to about ${fmt(sum, 2)}; with the bias ${fmt(data.bias, 2)}, ` +

@@ -62,6 +62,15 @@ export function paintSigned(canvas, values, shape, scale = absMax(values) || 1) 
   return scale;
 }
 
+// Size a picture of signed values on the page: an image 168 px wide, a strip in cells that fill
+// up to 224 px of its container.
+export function sizePicture(canvas, shape) {
+  if (shape.length === 2) { canvas.style.width = canvas.style.height = "168px"; return; }
+  const columns = Math.min(16, shape[0]), rows = Math.ceil(shape[0] / columns);
+  const cell = Math.max(6, Math.floor(Math.min(224, canvas.parentElement.clientWidth - 4) / columns));
+  canvas.style.width = `${columns * cell}px`; canvas.style.height = `${rows * cell}px`;
+}
+
 // A small digit (pixels 0..255) on a canvas.
 export function digitCanvas(pixels, title = "") {
   const canvas = document.createElement("canvas");

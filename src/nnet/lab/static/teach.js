@@ -5,7 +5,7 @@
 
 import { $, announce, api, escapeHTML, fmt, postJSON, sig } from "./api.js";
 import { NetworkView } from "./network.js";
-import { absMax, brightness, digitCanvas, paintImage, paintSigned } from "./paint.js";
+import { absMax, brightness, digitCanvas, paintImage, paintSigned, sizePicture } from "./paint.js";
 
 const COSTS = {
   quadratic: "C = ½ Σ (a − y)², over the output neurons",
@@ -172,7 +172,7 @@ export function createTeach(lab) {
     if (gradient) {
       const wanted = gradient.weights.map((g) => -g);
       const scale = paintSigned($("teach-gradient"), wanted, gradient.shape, absMax(wanted) || 1);
-      $("teach-gradient").style.width = $("teach-gradient").style.height = gradient.shape.length === 2 ? "168px" : "";
+      sizePicture($("teach-gradient"), gradient.shape);
       $("teach-gradient-caption").textContent = (l === 0 && gradient.shape.length === 2
         ? "The change this example wants in each incoming weight: its pixels times the neuron's δ, negated (−∂C/∂w). " +
           "Only pixels with ink ask for a change. "
@@ -189,10 +189,10 @@ export function createTeach(lab) {
     const key = `${l}/${j}/${links.version}`;
     if (box.dataset.key === key && !box.hidden) return;   // as it is (and keep the focus in it)
     box.dataset.key = key;
-    const from = l === 0 ? "pixel" : `hidden ${l} neuron`;
-    box.innerHTML = `<p class="values-title">Its incoming weights (edit one and press Enter; the copy changes)</p>` +
-      links.weights[j].map((w, k) => `<label>from ${from} ${k} <input type="number" step="0.1" value="${w}" ` +
-        `data-layer="${l}" data-to="${j}" data-from="${k}"></label>`).join("");
+    box.innerHTML = `<p class="values-title">Its incoming weights, one from each neuron of hidden layer ${l} ` +
+      "(edit one and press Enter: the copy changes)</p>" +
+      links.weights[j].map((w, k) => `<label>neuron ${k} <input type="number" step="0.1" value="${w}" ` +
+        `aria-label="weight from neuron ${k} of hidden layer ${l}" data-layer="${l}" data-to="${j}" data-from="${k}"></label>`).join("");
     box.hidden = false;
   }
 
@@ -208,6 +208,8 @@ export function createTeach(lab) {
     refresh().then(() => {
       const input = $("teach-weights").querySelector(`input[data-from="${from}"]`);
       if (input) { input.focus(); input.select(); }
+      state.batch = null;
+      loadBatch();
     });
     $("teach-step-result").textContent = `The weight from ${l === 1 ? "hidden 1" : `hidden ${l}`} neuron ${from} into ` +
       `${l === lab.model().layers.length - 1 ? "output" : `hidden ${l + 1}`} neuron ${to} is ${fmt(w)}: type a new value in the inspector.`;
@@ -217,11 +219,18 @@ export function createTeach(lab) {
     try {
       const edit = await postJSON("/api/sandbox/weight", { layer, neuron, source, value });
       const before = state.result && state.result.output.slice();
+      const feeding = state.result && source !== null && layer > 0 ? state.result.layers[layer - 1].a[source] : null;
       await refresh();
       const after = state.result.output;
-      const changed = before ? after.map((a, k) => Math.abs(a - before[k])).indexOf(Math.max(...after.map((a, k) => Math.abs(a - before[k])))) : 0;
-      const words = `Weight set from ${sig(edit.old)} to ${sig(edit.new)}. Everything after it changed: ` +
-        `the “${lab.model().classes[changed]}” output moved from ${sig(before ? before[changed] : NaN)} to ${sig(after[changed])}.`;
+      const moves = after.map((a, k) => Math.abs(a - (before ? before[k] : a)));
+      const changed = moves.indexOf(Math.max(...moves));
+      let words = `Weight set from ${sig(edit.old)} to ${sig(edit.new)}. The outputs after it follow: the ` +
+        `“${lab.model().classes[changed]}” output moved the most, from ${sig(before ? before[changed] : NaN, 4)} to ` +
+        `${sig(after[changed], 4)}.`;
+      if (feeding !== null && Math.abs(feeding) < 0.05) {
+        words += ` Little moved: the neuron this weight comes from is nearly off for this digit (a = ${sig(feeding)}), ` +
+          "and a weight only matters as much as the activation it multiplies.";
+      }
       $("teach-step-result").textContent = words;
       announce(words);
     } catch (error) {
