@@ -7,7 +7,14 @@ browser does, many times. Prints the median, p95 and max round trip in milliseco
 server's own share (preprocessing + forward pass + JSON, the response's ``ms``). The target:
 a median under 50 ms, so the page can answer ~10 times a second while you draw.
 
+With ``--page`` it also measures the whole way in the page itself, in headless Chromium
+(Playwright, Debian's ``/usr/bin/chromium``): a test digit drawn on the pad stroke by stroke with
+the mouse, and the time from the last stroke's pointer-up to the answer painted on the page (the
+forward pass drawn on every neuron, the connections of small layers, the outputs), ``--drawings``
+times. That includes waiting for a request still in flight when the pen lifts, as a person would.
+
     python benchmarks/lab_latency.py                    # a [784, 128, 10] network, 300 requests
+    python benchmarks/lab_latency.py --page --lesson    # and in the page, for the lessons' 784-30-10
     python benchmarks/lab_latency.py --model model.safetensors --repeats 1000
     python benchmarks/lab_latency.py --while-training   # again with a training run going
     python benchmarks/lab_latency.py --json benchmarks/results/lab_latency.json
@@ -45,11 +52,16 @@ def drawing(digit: np.ndarray) -> bytes:
     return json.dumps(body).encode()
 
 
-def default_model(folder: Path) -> Path:
+def default_model(folder: Path, lesson: bool = False) -> Path:
     (x_train, y_train), _ = datasets.load_mnist()
-    network = nnet.Network([784, 128, 10], activation="relu", output="softmax", cost="cross_entropy", seed=0)
-    network.fit(x_train[:10_000], y_train[:10_000], epochs=1, batch_size=64, optimizer="momentum",
-                learning_rate=0.1, seed=0)
+    if lesson:  # the lessons' network: its 30 x 10 connections are drawn on the page
+        network = nnet.Network([784, 30, 10], seed=0)
+        network.fit(x_train[:10_000], y_train[:10_000], epochs=1, batch_size=10, optimizer="sgd",
+                    learning_rate=3.0, seed=0)
+    else:
+        network = nnet.Network([784, 128, 10], activation="relu", output="softmax", cost="cross_entropy", seed=0)
+        network.fit(x_train[:10_000], y_train[:10_000], epochs=1, batch_size=64, optimizer="momentum",
+                    learning_rate=0.1, seed=0)
     return nnet.save(network, folder / "model.safetensors")
 
 
@@ -104,6 +116,66 @@ def post(url: str, path: str, body: bytes = b"") -> None:
     connection.close()
 
 
+def strokes(digit: np.ndarray, side: float, ink: int = 100) -> list[tuple[float, float, float, float]]:
+    """The digit as horizontal drags, one per run of ink in each row, on a pad ``side`` px wide."""
+    image = digit.reshape(28, 28) > ink
+    scale = side / 28
+    lines = []
+    for row in range(28):
+        columns = np.flatnonzero(image[row])
+        if columns.size:
+            breaks = np.flatnonzero(np.diff(columns) > 1)
+            for start, end in zip(np.r_[columns[0], columns[breaks + 1]], np.r_[columns[breaks], columns[-1]]):
+                y = (row + 0.5) * scale
+                lines.append(((start + 0.5) * scale, y, (end + 0.5) * scale, y))
+    return lines
+
+
+def measure_page(url: str, digits: np.ndarray, drawings: int) -> dict:
+    """Pointer-up to painted answer in headless Chromium, for ``drawings`` digits drawn by mouse."""
+    from playwright.sync_api import sync_playwright
+
+    watch = """() => {  // the time of the last pointer-up, and of each answer painted after it
+        const pad = document.getElementById('pad');
+        window.lifted = 0; window.answered = [];
+        pad.addEventListener('pointerup', () => { window.lifted = performance.now(); });
+        new MutationObserver(() => window.answered.push(performance.now()))
+            .observe(pad, {attributes: true, attributeFilter: ['data-answered']});
+    }"""
+    times = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(url)
+        page.wait_for_selector("#model-line b")
+        page.evaluate(watch)
+        box = page.locator("#pad").bounding_box()
+        for drawing in range(drawings):
+            page.click("#clear")
+            lines = strokes(digits[drawing % len(digits)], box["width"])
+            for x0, y0, x1, y1 in lines:
+                page.mouse.move(box["x"] + x0, box["y"] + y0)
+                page.mouse.down()
+                page.mouse.move(box["x"] + x1, box["y"] + y1, steps=2)
+                page.mouse.up()
+            lifted = page.evaluate("window.lifted")
+            deadline = time.monotonic() + 10
+            while True:  # the answer to the finished drawing: the last one painted after the pen lifted
+                answered = [t for t in page.evaluate("window.answered") if t > lifted]
+                page.wait_for_timeout(120)
+                settled = [t for t in page.evaluate("window.answered") if t > lifted]
+                if answered and settled == answered or time.monotonic() > deadline:
+                    break
+            if answered:
+                times.append(answered[-1] - lifted)
+        browser.close()
+    trips = np.array(times)
+    return {"drawings": len(times), "median_ms": float(np.median(trips)), "p95_ms": float(np.percentile(trips, 95)),
+            "max_ms": float(trips.max())}
+
+
 def report(title: str, result: dict) -> None:
     print(
         f"{title}: median {result['median_ms']:.2f} ms, p95 {result['p95_ms']:.2f} ms, "
@@ -119,13 +191,16 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="a model file (default: train a [784, 128, 10] one briefly)")
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--while-training", action="store_true", help="also measure with a training run going")
+    parser.add_argument("--page", action="store_true", help="also measure in headless Chromium: pen up to answer painted")
+    parser.add_argument("--drawings", type=int, default=40, help="--page: how many digits to draw")
+    parser.add_argument("--lesson", action="store_true", help="use the lessons' 784-30-10 network (connections drawn)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
 
     _, (x_test, _) = datasets.load_mnist()
     body = drawing(x_test[0])
     with tempfile.TemporaryDirectory() as folder:
-        model = args.model or default_model(Path(folder))
+        model = args.model or default_model(Path(folder), lesson=args.lesson)
         process, url = start_lab(model)
         try:
             results = {"idle": measure(url, body, args.repeats)}
@@ -135,6 +210,11 @@ def main() -> int:
                 results["training"] = measure(url, body, args.repeats)
                 report("  ... while training", results["training"])
                 post(url, "/api/train/stop")
+            if args.page:
+                results["page"] = measure_page(url, x_test[:100], args.drawings)
+                page = results["page"]
+                print(f"in the page, pen up to answer painted: median {page['median_ms']:.1f} ms, p95 "
+                      f"{page['p95_ms']:.1f} ms, max {page['max_ms']:.1f} ms over {page['drawings']} drawings", flush=True)
         finally:
             process.terminate()
             process.wait(10)

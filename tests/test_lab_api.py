@@ -325,10 +325,19 @@ def test_a_training_run_streams_progress_and_ends(client):
     assert [event["epoch"] for event in events if event["type"] == "epoch"] == [1, 2]
     weights = [event for event in events if event["type"] == "weights"]
     assert weights and len(base64.b64decode(weights[-1]["data"])) == weights[-1]["neurons"] * 784
-    model = client.get("/api/model").json()  # the new network is served
+    kept = events[-1]["kept"]  # the new network is kept, judged, and not served until chosen
+    assert kept["run"] == run and kept["served"] is False and kept["available"] and kept["sizes"] == [784, 8, 10]
+    assert set(kept["verdict"]) == {"healthy", "flags", "accuracy", "probe"}
+    assert client.get("/api/model").json()["version"] == before
+    listed = client.get("/api/runs").json()
+    assert [entry["run"] for entry in listed["runs"]] == [run] and listed["served_run"] is None
+    used = client.post(f"/api/runs/{run}/use").json()
+    assert used["served_run"] == run and used["version"] == before + 1
+    model = client.get("/api/model").json()
     assert model["version"] == before + 1 and [layer["size"] for layer in model["layers"]] == [8, 10]
+    assert client.post("/api/runs/9/use").status_code == 404
     status = client.get("/api/train").json()
-    assert status["state"] == "done" and not status["running"]
+    assert status["state"] == "done" and not status["running"] and status["served_run"] == run
     assert client.get("/api/train/events", headers={"last-event-id": str(events[-1]["id"])}).status_code == 204
 
 
@@ -345,6 +354,8 @@ def test_one_run_at_a_time_stop_and_predictions_meanwhile(client):
     kinds = [event["type"] for event in read_events(client)]
     assert kinds[-1] == "stopped" and "done" not in kinds
     assert client.post("/api/train/stop").status_code == 409
+    assert client.get("/api/model").json()["version"] == 1  # kept, not served
+    client.post("/api/runs/1/use")
     assert "stopped" in client.get("/api/model").json()["source"]
 
 
@@ -360,6 +371,11 @@ def test_one_run_at_a_time_stop_and_predictions_meanwhile(client):
         ({"optimizer": "magic"}, '"optimizer"'),
         ({"activation": "softmax"}, '"activation"'),
         ({"train_size": 5000}, '"train_size"'),
+        ({"output": "magic"}, '"output"'),
+        ({"cost": "hinge"}, '"cost"'),
+        ({"cost": "cross_entropy", "output": "tanh"}, "needs a 'softmax' output"),
+        ({"init": "zeros"}, '"init"'),
+        ({"continue": "yes"}, '"continue"'),
         ({"path": "/etc/passwd"}, "unknown training settings"),
     ],
 )
@@ -447,8 +463,10 @@ def test_only_the_latest_run_is_kept(client):
     client.post("/api/train", json=settings)
     read_events(client)
     gc.collect()
-    assert gone[0]() is None and gone[1]() is None  # the first run's events and network were let go
+    assert gone[0]() is None  # the first run's events were let go ...
+    assert gone[1]() is client.app.state.lab.shelf.get(1).network  # ... its network is kept on the shelf
     status = client.get("/api/train").json()
+    assert [entry["run"] for entry in status["runs"]] == [1, 2]
     assert status["run"]["run"] == 2 and status["previous"]["run"] == 1
     assert status["previous"]["state"] == "done" and status["previous"]["last_epoch"]["epoch"] == 1
     old = client.get("/api/train/events?run=1")

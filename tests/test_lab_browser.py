@@ -249,6 +249,9 @@ def test_train_from_the_page_and_watch_the_curves(page, lab, tmp_path):
     assert page.locator("#weight-grid canvas").count() == 32
     assert page.locator("#train-start").is_enabled() and page.locator("#train-stop").is_disabled()
     screenshot(page, tmp_path, "train")
+    assert "trained in the lab" not in page.locator("#model-line").inner_text()  # kept, not swapped in ...
+    wait_until(page, "document.querySelector('.run button.use') !== null")
+    page.click(".run button.use")  # ... until chosen
     wait_until(page, "document.getElementById('model-line').textContent.includes('trained in the lab')")
     page.click("#tab-draw")
     assert page.locator("#view-train").is_hidden()

@@ -200,5 +200,5 @@ def test_one_click_cannot_start_a_twelve_hour_run(network):
 def test_the_form_says_that_a_run_is_bounded(client):
     page = client.get("/").text
     assert 'id="f-work"' in page and "One run may do only so much work" in page
-    script = client.get("/static/lab.js").text
+    script = client.get("/static/train.js").text  # the Train view's module
     assert "limits.work" in script

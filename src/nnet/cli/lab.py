@@ -7,23 +7,29 @@ from pathlib import Path
 from . import _term
 from ._term import CLIError
 
-HELP = "open the web lab: draw a digit and watch the network think; browse MNIST; train live"
+HELP = "open the web lab: draw a digit and watch the network think; teach it by backprop; train live"
 DESCRIPTION = """\
 Serve the lab on this machine (127.0.0.1, a free port unless --port) and open it in the browser.
 
 Draw: draw a digit and see the 28x28 input it makes (preprocessed as `nnet predict` does), every
-layer's neurons lit by their activations, the probabilities, and what each neuron looks for.
-Browse: the MNIST test digits, at random, by class, or only the model's mistakes.
-Train: train a new network on the server and watch its cost, accuracy and weights change live;
-when the run ends the lab uses it, and --save PATH lets the page save it to that file.
+layer's neurons lit by their activations, the connections between small layers, the outputs as
+they are (with an "I don't know" threshold), and what each neuron looks for.
+Test digits: the MNIST test digits, at random, by class, or only the model's mistakes.
+Teach: backpropagation on a copy of the model: one example's cost, target, δ and desired nudges
+on every neuron; one step of gradient descent, undo, reset; ten examples and their average.
+Train: train a network on the server (any output, cost and initialisation, the lessons' preset,
+or the current model to go on training); pause, step and re-rate it live. Every run is kept with
+a check of its health; Draw and Test digits use a run's network when you choose it, and
+--save PATH lets the page save the current model to that file.
+Inside: layer health, a map of each layer's activations, calibration.
 
 A table model (trained with --target) opens a form instead: one field per feature (numbers
 start at the training median, text columns offer their categories), and the same look inside:
 every layer lit by the row, then the answer (the class and its probabilities, or the value).
 
 With no MODEL the lab starts training the default network (784-128-10, relu, softmax) at once;
-it takes a few seconds. The page and its JSON API (GET /api) stay on this machine unless
---host says otherwise."""
+it takes a few seconds, and the lab uses it when it is healthy. The page and its JSON API
+(GET /api) stay on this machine unless --host says otherwise."""
 EXAMPLES = """\
 examples:
   nnet lab                                     # train the default network, then draw

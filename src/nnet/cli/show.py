@@ -6,14 +6,18 @@ from pathlib import Path
 
 from ._term import CLIError
 
-HELP = "draw a picture of a model: history, weights, activations, confusion, mistakes, means"
+HELP = "draw a picture of a model: history, weights, activations, backprop, confusion, mistakes, means"
 DESCRIPTION = """\
 Draw one of the pictures of nnet.plots for a saved model, as PNG or SVG (by --out's suffix):
 
   history       cost and accuracy per epoch, training beside validation
-  weights       the weights into each neuron of a layer (--layer): the pattern it picks up on
+  weights       the weights into each neuron of a layer (--layer): the pattern it picks up on;
+                --since-start: how they changed since training began
   activations   one test image (--index, or your own --image) flowing through every layer
-  confusion     the confusion matrix on the test images: which digits are taken for which
+  backprop      one test image (--digit, or your own --image with --label) backpropagated:
+                its cost, the target beside the output, δ on every layer, and the changes it
+                wants in the first layer's weights (--label: teach it another answer)
+  confusion     the confusion matrix on the test images: mistakes red on their own scale
   mistakes      the test images the model gets wrong
   means         the average test image of each class
 
@@ -26,17 +30,19 @@ examples:
   nnet show model.safetensors weights --layer 0 --out weights.svg
   nnet show model.safetensors activations --index 7 --out seven.png
   nnet show model.safetensors activations --image my_digit.jpg --out mine.png
+  nnet show model.safetensors backprop --digit 8 --out learn.png
+  nnet show model.safetensors weights --since-start --out learned.png
   nnet show model.safetensors mistakes --dataset fashion-mnist --out wrong.png"""
 
 #: The pictures drawn from the test images.
-NEEDS_DATA = ("activations", "confusion", "mistakes", "means")
+NEEDS_DATA = ("activations", "backprop", "confusion", "mistakes", "means")
 
 
 def _pictures() -> list[str]:
     try:
         from nnet import plots
     except ImportError:  # drawing needs nothing at parse time; run() reports the missing piece
-        return ["history", "weights", "activations", "confusion", "mistakes", "means"]
+        return ["history", "weights", "activations", "backprop", "confusion", "mistakes", "means"]
     return list(plots.PICTURES)
 
 
@@ -45,11 +51,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("what", metavar="WHAT", choices=_pictures(), help=f"one of: {', '.join(_pictures())}")
     parser.add_argument("--out", metavar="FILE", help="the picture file, .png or .svg (default WHAT.png)")
     parser.add_argument("--index", type=int, default=0, metavar="I", help="activations: which test image (default 0)")
-    parser.add_argument("--image", metavar="FILE", help="activations: draw your own image instead of a test image")
+    parser.add_argument("--digit", type=int, metavar="N", help="backprop: which test image (default 0); the same as --index")
+    parser.add_argument("--label", type=int, metavar="K",
+                        help="backprop: the answer it should give (default: the test image's own label)")
+    parser.add_argument("--image", metavar="FILE", help="activations, backprop: draw your own image instead of a test image")
+    parser.add_argument("--since-start", action="store_true",
+                        help="weights: draw how they changed since training began (rebuilt from the model's settings)")
     parser.add_argument("--layer", type=int, default=0, metavar="L", help="weights: which Dense layer, from 0 (default 0)")
     from .data import DATASET_HELP
 
-    parser.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"the images for activations, confusion, mistakes, means: {DATASET_HELP}. Default: the model's own")
+    parser.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"the images for activations, backprop, confusion, mistakes, means: {DATASET_HELP}. Default: the model's own")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--json", action="store_true", help="print one JSON object (the model, the picture, the file)")
 
@@ -64,8 +75,10 @@ def run(args) -> int:
         raise CLIError(f"--out {out}: folder {out.parent} does not exist")
     network = load(args.model)
     x = y = None
-    index = args.index
-    if args.what == "activations" and args.image:
+    index = args.index if args.digit is None else args.digit
+    if args.what == "backprop" and args.image and args.label is None:
+        raise CLIError("backprop with --image needs --label K: the answer your image should give")
+    if args.what in ("activations", "backprop") and args.image:
         from nnet.datasets import IMAGE_SIDE
         from nnet.images import to_mnist
 
@@ -81,7 +94,8 @@ def run(args) -> int:
         check_fits(network, data, args.model)
         x, y = data.test
     try:
-        plots.render(args.what, network, x=x, y=y, index=index, layer=args.layer, path=out)
+        plots.render(args.what, network, x=x, y=y, index=index, layer=args.layer, path=out, label=args.label,
+                     since_start=args.since_start)
     except ValueError as failure:  # a layer or index out of range, a model without history ...
         raise CLIError(str(failure)) from None
     if args.json:

@@ -42,7 +42,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from nnet.network import Network
 
-from . import explain, openapi, payloads, table_routes
+from . import explain, learning_routes, openapi, payloads, table_routes
 from .events import FINAL_EVENTS, last_event_id
 from .explain import NonFiniteError
 from .payloads import MAX_BODY_BYTES, PayloadError, integer_text
@@ -94,9 +94,20 @@ API = [
      "summary": "server-sent events of the latest run (?run=id: 410 for an earlier one), from its start: start, "
                 "progress (thinned on a long run), epoch, the latest weights, then done | stopped | error"},
     {"method": "POST", "path": "/api/train/stop", "summary": "stop the running training run after its current batch"},
+    {"method": "POST", "path": "/api/train/pause", "summary": "pause the running run after its current minibatch"},
+    {"method": "POST", "path": "/api/train/resume", "summary": "let a paused run go on"},
+    {"method": "POST", "path": "/api/train/step", "summary": "let a paused run (or pause a running one and let it) "
+                                                            "take n more minibatches", "body": '{"batches": n} (default 1)'},
+    {"method": "POST", "path": "/api/train/learning_rate", "summary": "the running run's learning rate from its next "
+                                                                     "minibatch on", "body": '{"learning_rate": eta}'},
+    {"method": "GET", "path": "/api/runs",
+     "summary": "the finished runs of this session, kept: settings, scores, verdict (healthy, flags with why), "
+                "whether each network is still available, and which one is served"},
+    {"method": "POST", "path": "/api/runs/{run}/use", "summary": "serve the network of a finished run (404 if not kept)"},
     {"method": "POST", "path": "/api/model/save",
      "summary": "save the served model to the file given to `nnet lab --save PATH` (409 without one)"},
     *table_routes.API,
+    *learning_routes.API,
 ]
 
 
@@ -201,6 +212,24 @@ def create_app(
         run = lab.stop_run()  # sets a flag; never waits
         return _json({"run": run.id, "state": "stopping"})
 
+    def steer(action: str):
+        async def handler(request: Request) -> Response:
+            empty = request.headers.get("content-length") in (None, "0")
+            body = b"" if empty or action in ("pause", "resume") else await _read_body(request)
+            data = payloads.parse_json(body) if body.strip() else None
+            return _json(lab.steer(action, data))  # sets a flag or a number; never waits
+        return handler
+
+    async def kept_runs(request: Request) -> Response:
+        return _json({"runs": lab.shelf.summaries(), "served_run": lab.served_run, "version": lab.current().version})
+
+    async def use_run(request: Request) -> Response:
+        run = integer_text(request.path_params["run"])
+        if run is None:
+            raise PayloadError(f"no such run: {request.url.path} takes a run's number, such as /api/runs/1/use", 404)
+        served = await run_in_threadpool(lab.use_run, run)
+        return _json({"version": served.version, "source": served.source, "served_run": lab.served_run})
+
     async def train_events(request: Request) -> Response:
         run = lab.run(payloads.query_int(request.query_params, "run", 1, 2**31))
         last_id = last_event_id(request.headers.get("last-event-id"))
@@ -239,8 +268,13 @@ def create_app(
         Route("/api/train", train_status),
         Route("/api/train", train_start, methods=["POST"]),
         Route("/api/train/stop", train_stop, methods=["POST"]),
+        *[Route(f"/api/train/{action}", steer(action), methods=["POST"]) for action in ("pause", "resume", "step",
+                                                                                     "learning_rate")],
+        Route("/api/runs", kept_runs),
+        Route("/api/runs/{run}/use", use_run, methods=["POST"]),
         Route("/api/train/events", train_events),
         *table_routes.routes(lab, _read_body, _json),
+        *learning_routes.routes(lab, _read_body, _json),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     handlers = {PayloadError: _payload_error, NonFiniteError: _payload_error, HTTPException: _http_error,

@@ -1,5 +1,5 @@
 """What the lab shows about a network, as JSON-ready dicts: the layers, one forward pass, a
-neuron's incoming weights, weight images for the training stream.
+neuron's incoming weights.
 
 Layers are indexed from 0 and named as everywhere in nnet (:func:`nnet.network.layer_name`,
 ``layers.0.W`` in model files): layer 0 is the first hidden layer (or the output layer of a
@@ -10,7 +10,6 @@ This module is all the model logic the page needs; the page only draws what it r
 
 from __future__ import annotations
 
-import base64
 import math
 
 import numpy as np
@@ -202,25 +201,4 @@ def neuron(network: Network, layer: int, index: int, input_shape: list[int]) -> 
         "weights": finite(rounded(weights)),
         "bias": finite(round(float(target.b[index]), DECIMALS)),
         "abs_max": finite(float(np.abs(weights).max())),
-    }
-
-
-def weight_images(network: Network, count: int) -> dict:
-    """The first ``count`` neurons' incoming weights of layer 0, compact for streaming.
-
-    Each neuron's weights are scaled by its own largest |w| to -127..127 and sent as int8 bytes
-    in base64: ``data`` holds ``neurons`` rows of ``inputs`` bytes; ``scale`` lists each row's
-    largest |w| (so weight = byte / 127 * scale).
-    """
-    W = network.layers[0].W[:count].astype(np.float64)
-    scale = np.abs(W).max(axis=1)
-    safe = np.where(scale > 0, scale, 1.0)
-    quantised = np.rint(W / safe[:, None] * 127).astype(np.int8)
-    return {
-        "layer": 0,
-        "neurons": int(W.shape[0]),
-        "total": network.layers[0].n_out,
-        "inputs": int(W.shape[1]),
-        "scale": rounded(scale, 6),
-        "data": base64.b64encode(quantised.tobytes()).decode("ascii"),
     }

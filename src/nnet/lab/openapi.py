@@ -10,11 +10,13 @@ never with a 5xx. The prose is in :mod:`nnet.lab`'s docstring; the limits are th
 
 from __future__ import annotations
 
-from nnet import limits, optimizers, schedules
+from nnet import activations, initializers, limits, losses, optimizers, schedules
 from nnet._version import __version__
 
 from .payloads import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE, MAX_LEARNING_RATE
 from .payloads import TRAINABLE_ACTIVATIONS
+from .learning_api import openapi_paths as _learning_paths
+from .payloads import MAX_STEP_BATCHES
 from .table_routes import openapi_paths as _table_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -63,6 +65,10 @@ _SETTINGS = {
         "hidden": {"type": "array", "maxItems": MAX_HIDDEN_LAYERS,
                    "items": {"type": "integer", "minimum": 1, "maximum": MAX_HIDDEN_SIZE}},
         "activation": {"enum": list(TRAINABLE_ACTIVATIONS)},
+        "output": {"enum": list(activations.ACTIVATIONS)},
+        "cost": {"enum": list(losses.COSTS), "description": "cross_entropy needs a softmax or sigmoid output, else 422"},
+        "init": {"enum": ["auto", *initializers.INITIALIZERS]},
+        "continue": {"type": "boolean", "description": "go on training (a copy of) the served model"},
         "optimizer": {"enum": list(optimizers.OPTIMIZERS)},
         "learning_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_LEARNING_RATE},
         "epochs": {"type": "integer", "minimum": 1, "maximum": MAX_EPOCHS},
@@ -159,6 +165,31 @@ DOCUMENT = {
             "summary": "stop the running training run after its current batch", "operationId": "stop",
             "responses": _responses(200, {"type": "object", "required": ["run", "state"]}, 403, 409),
         }},
+        **{f"/api/train/{action}": {"post": {
+            "summary": summary, "operationId": f"train_{action}",
+            **({"requestBody": {"required": action == "learning_rate", "content": {"application/json": {"schema": body}}}}
+               if body else {}),
+            "responses": _responses(200, {"type": "object", "required": ["run", "paused", "learning_rate"]},
+                                    *(_POSTED if body else (403,)), 409, *((422,) if body else ())),
+        }} for action, summary, body in (
+            ("pause", "hold the running run after its current minibatch", None),
+            ("resume", "let a paused run go on", None),
+            ("step", "let n more minibatches through, then hold", {"type": "object", "additionalProperties": False,
+                "properties": {"batches": {"type": "integer", "minimum": 1, "maximum": MAX_STEP_BATCHES}}}),
+            ("learning_rate", "the run's learning rate from its next minibatch on", {
+                "type": "object", "required": ["learning_rate"], "additionalProperties": False,
+                "properties": {"learning_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_LEARNING_RATE}}}),
+        )},
+        "/api/runs": {"get": {
+            "summary": "the finished runs of this session, kept, with their verdicts", "operationId": "runs",
+            "responses": _responses(200, {"type": "object", "required": ["runs", "served_run", "version"]}),
+        }},
+        "/api/runs/{run}/use": {"post": {
+            "summary": "serve the network of a finished run", "operationId": "use_run",
+            "parameters": [{"name": "run", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": _responses(200, {"type": "object", "required": ["version", "source", "served_run"]}, 403, 404),
+        }},
+        **_learning_paths(_responses, _POSTED, _DRAWING),
         **_table_paths(_responses, _POSTED, _FORWARD),
     },
 }

@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from nnet import activations, initializers, losses, optimizers, schedules
 from nnet import limits as bounds  # (``limits`` below is what the Train form may ask for)
 from nnet.datasets import IMAGE_SIDE
 from nnet.datasets.image_folder import IMAGE_FORMATS, pillow_reason
@@ -46,6 +47,7 @@ MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 4096
 MAX_LEARNING_RATE = 10.0
 TRAINABLE_ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
+MAX_STEP_BATCHES = 1000
 
 _DATA_URL = re.compile(r"data:image/[a-zA-Z0-9.+-]+;base64,", re.ASCII)
 #: An integer as a client may write one (in a path, a query, a header): ASCII digits, bounded.
@@ -233,18 +235,23 @@ def _encoded_image(text) -> bytes:
 
 
 def train_settings(data, defaults: dict, n_train: int, *, n_inputs: int = IMAGE_SIDE * IMAGE_SIDE,
-                   n_outputs: int = 10) -> dict:
-    """The settings of a ``POST /api/train`` body, each missing one taken from ``defaults``.
+                   n_outputs: int = 10, served_hidden: list | None = None) -> tuple[dict, bool]:
+    """The settings of a ``POST /api/train`` body, each missing one taken from ``defaults``, and
+    whether to go on training the served model (``"continue": true``) instead of a fresh one.
 
     Keys, named as ``nnet train``'s options: ``hidden`` (list of sizes), ``activation``,
-    ``optimizer``, ``learning_rate``, ``epochs``, ``batch_size``, ``lr_schedule``, ``seed``; and
-    ``train_size`` (how many training images, from the first). Each has its range (:func:`limits`),
-    and together they may ask for at most ``nnet.limits.MAX_TRAINING_WORK`` multiply-adds
-    (:func:`nnet.limits.training_work`, for a network of ``n_inputs`` and ``n_outputs``).
+    ``output``, ``cost``, ``init``, ``optimizer``, ``learning_rate``, ``epochs``, ``batch_size``,
+    ``lr_schedule``, ``seed``; and ``train_size`` (how many training images, from the first). Each
+    has its range (:func:`limits`), and together they may ask for at most
+    ``nnet.limits.MAX_TRAINING_WORK`` multiply-adds (:func:`nnet.limits.training_work`, for a
+    network of ``n_inputs`` and ``n_outputs``, with the served model's ``served_hidden`` layers
+    when it goes on training that).
     """
-    from nnet import optimizers, schedules
-
     data = _object(data, "the training settings")
+    carry_on = data.get("continue", False)
+    if not isinstance(carry_on, bool):
+        raise PayloadError(f'"continue" must be true or false; got {_shown(carry_on)}')
+    data = {key: value for key, value in data.items() if key != "continue"}
     known = set(defaults)
     unknown = sorted(set(data) - known)
     if unknown:
@@ -271,9 +278,18 @@ def train_settings(data, defaults: dict, n_train: int, *, n_inputs: int = IMAGE_
     seed = data.get("seed", defaults["seed"])
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
         raise PayloadError(f'"seed" must be null or an integer in 0..{2**32 - 1}; got {_shown(seed)}')
+    output = _choice(data, "output", tuple(activations.ACTIVATIONS), defaults["output"])
+    cost = _choice(data, "cost", tuple(losses.COSTS), defaults["cost"])
+    try:  # the library's own rule for which outputs a cost can follow
+        losses.get(cost).check_output(activations.get(output))
+    except ValueError as error:
+        raise PayloadError(str(error)) from None
     settings = {
         "hidden": list(hidden),
         "activation": _choice(data, "activation", TRAINABLE_ACTIVATIONS, defaults["activation"]),
+        "output": output,
+        "cost": cost,
+        "init": _choice(data, "init", ("auto", *initializers.INITIALIZERS), defaults["init"]),
         "optimizer": _choice(data, "optimizer", tuple(optimizers.OPTIMIZERS), defaults["optimizer"]),
         "learning_rate": float(learning_rate),
         "epochs": _integer(data, "epochs", 1, MAX_EPOCHS, defaults["epochs"]),
@@ -282,7 +298,8 @@ def train_settings(data, defaults: dict, n_train: int, *, n_inputs: int = IMAGE_
         "train_size": _integer(data, "train_size", 1, n_train, min(defaults["train_size"] or n_train, n_train)),
         "seed": seed,
     }
-    sizes = [n_inputs, *settings["hidden"], n_outputs]
+    hidden = served_hidden if carry_on and served_hidden is not None else settings["hidden"]
+    sizes = [n_inputs, *hidden, n_outputs]
     work = bounds.training_work(sizes, settings["train_size"], settings["epochs"], settings["batch_size"])
     if work > bounds.MAX_TRAINING_WORK:
         raise PayloadError(
@@ -291,18 +308,34 @@ def train_settings(data, defaults: dict, n_train: int, *, n_inputs: int = IMAGE_
             f"multiply-adds; one run may do at most {bounds.MAX_TRAINING_WORK:.2g} (a few minutes): fewer epochs or "
             f"images, smaller layers or larger batches (or train it with `nnet train`)"
         )
-    return settings
+    return settings, carry_on
+
+
+def step_count(data) -> int:
+    """How many minibatches ``POST /api/train/step`` lets go (``{"batches": n}``, default 1)."""
+    data = {} if data is None else _object(data, "the step")
+    return _integer(data, "batches", 1, MAX_STEP_BATCHES, 1)
+
+
+def learning_rate(data) -> float:
+    """The new learning rate of ``POST /api/train/learning_rate``: ``{"learning_rate": η}``."""
+    data = _object(data, "the learning rate")
+    value = data.get("learning_rate")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_LEARNING_RATE:
+        raise PayloadError(f'"learning_rate" must be a number in (0, {MAX_LEARNING_RATE:g}]; got {_shown(value)}')
+    return float(value)
 
 
 def limits(n_train: int) -> dict:
     """What ``train_settings`` accepts, for the page's form and the API listing: ``work`` is the
     most multiply-adds one run may do, in all (see :func:`nnet.limits.training_work`)."""
-    from nnet import optimizers, schedules
-
     return {
         "hidden_layers": [0, MAX_HIDDEN_LAYERS],
         "hidden_size": [1, MAX_HIDDEN_SIZE],
         "activation": list(TRAINABLE_ACTIVATIONS),
+        "output": list(activations.ACTIVATIONS),
+        "cost": list(losses.COSTS),
+        "init": ["auto", *initializers.INITIALIZERS],
         "optimizer": list(optimizers.OPTIMIZERS),
         "lr_schedule": list(schedules.SCHEDULES),
         "learning_rate": [0, MAX_LEARNING_RATE],

@@ -11,8 +11,11 @@ Three locks, each held only briefly and only off the event loop: ``_model_lock``
 versions count up), ``_data_lock`` (the lazy MNIST load, which takes a second: nothing else waits
 on it but the requests that need the data), ``_runs_lock`` (one run at a time).
 
-Only the latest training run is kept whole (its events bounded, see :mod:`nnet.lab.events`); of
-the run before it, a summary. Older runs' events and networks are let go.
+Only the latest training run's events are kept (bounded, see :mod:`nnet.lab.events`); of the run
+before it, a summary. Every finished run's network goes on the session's shelf
+(:mod:`nnet.lab.shelf`) with its health verdict (:func:`nnet.lab.health.verdict`), and is served
+only when the user chooses it (``use_run``), or at once when the served model is the untrained
+default and the new one is healthy: a run never silently replaces a model someone is looking at.
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from nnet.datasets import IMAGE_SIDE, MNIST_CLASS_NAMES
 from nnet import runs
+from nnet.datasets import IMAGE_SIDE, MNIST_CLASS_NAMES
 from nnet.network import Network
 
-from . import explain, payloads
+from . import explain, health, payloads
 from .payloads import PayloadError
-from .training import DEFAULT_SETTINGS, PROGRESS_SECONDS, WEIGHTS_SECONDS, TrainingRun, build_network
+from .shelf import Kept, Shelf
+from .training import (
+    DEFAULT_SETTINGS,
+    PROGRESS_SECONDS,
+    WEIGHTS_SECONDS,
+    TrainingRun,
+    build_network,
+)
 
 INPUT_SHAPE = [IMAGE_SIDE, IMAGE_SIDE]
 DIGIT_MODES = ("random", "index", "class", "mistakes")
@@ -72,6 +82,8 @@ class Lab:
         self._run: TrainingRun | None = None  # the latest run
         self.previous_run: dict | None = None  # the summary of the one before
         self._runs_started = 0
+        self.shelf = Shelf()
+        self.served_run: int | None = None  # the run whose network is served, if any
         self.saved: dict | None = None
         self._mistakes: tuple[int, np.ndarray] | None = None
         if model is None:
@@ -108,9 +120,10 @@ class Lab:
         """The served model: one attribute read, safe from the event loop (it never waits)."""
         return self.served
 
-    def swap(self, network: Network, source: str) -> Served:
+    def swap(self, network: Network, source: str, run: int | None = None) -> Served:
         with self._model_lock:
             self.served = Served(network, self.served.version + 1, source, True, self.classes_for(network))
+            self.served_run = run
             return self.served
 
     def describe(self) -> dict:
@@ -259,6 +272,10 @@ class Lab:
             "running": bool(run and run.running),
             "run": run.status() if run else None,
             "previous": self.previous_run,
+            "runs": self.shelf.summaries(),
+            "served_run": self.served_run,
+            "presets": {name: {key: value for key, value in preset.items() if key in DEFAULT_SETTINGS}
+                        for name, preset in runs.PRESETS.items()},
             "defaults": {**DEFAULT_SETTINGS, "train_size": DEFAULT_SETTINGS["train_size"] or n_train},
             "limits": payloads.limits(n_train),
             "save": {"enabled": self.save_path is not None,
@@ -271,13 +288,20 @@ class Lab:
         self._refuse_if_running()
         train, test = self.train_data(), self.test_data()
         n_outputs = max(len(self._class_names or MNIST_CLASS_NAMES), int(train[1].max()) + 1)
-        settings = payloads.train_settings(data, DEFAULT_SETTINGS, len(train[0]), n_inputs=train[0].shape[1],
-                                           n_outputs=n_outputs)
+        carrying = data.get("continue") is True if isinstance(data, dict) else False
+        start = self.current().network if carrying else None
+        settings, carry_on = payloads.train_settings(
+            data, DEFAULT_SETTINGS, len(train[0]), n_inputs=train[0].shape[1], n_outputs=n_outputs,
+            served_hidden=None if start is None else list(start.sizes[1:-1]))
+        start = start if carry_on else None
+        if start is not None and (start.n_inputs, start.n_outputs) != (train[0].shape[1], n_outputs):
+            raise PayloadError(f"the served model takes {start.n_inputs} inputs and gives {start.n_outputs} outputs; "
+                               f"the data has {train[0].shape[1]} and {n_outputs}, so it cannot go on training on it")
         with self._runs_lock:
             self._refuse_if_running()
             self._runs_started += 1
             run = TrainingRun(self._runs_started, settings, train, test, n_outputs, self._finished,
-                              dataset=self.dataset.get("path") or self.dataset["name"],
+                              dataset=self.dataset.get("path") or self.dataset["name"], start=start,
                               progress_seconds=self.progress_seconds, weights_seconds=self.weights_seconds)
             if self._run is not None:  # keep its summary; let its events and network go
                 self.previous_run = self._run.status()
@@ -298,8 +322,39 @@ class Lab:
         run.stop()
         return run
 
-    def _finished(self, network: Network, run: TrainingRun) -> None:
-        """Describe the new network as ``nnet train`` does in its metadata, and serve it.
+    def steer(self, action: str, data=None) -> dict:
+        """``POST /api/train/pause|resume|step|learning_rate``: steer the running run
+        (:class:`~nnet.lab.control.Controls`); PayloadError 409 if none is going."""
+        run = self._run
+        if run is None or not run.running:
+            raise PayloadError("no training run is going", 409)
+        controls = run.controls
+        if action == "pause":
+            controls.pause()
+        elif action == "resume":
+            controls.resume()
+        elif action == "step":
+            controls.step(payloads.step_count(data))
+        else:
+            try:
+                controls.set_learning_rate(payloads.learning_rate(data))
+            except ValueError as error:
+                raise PayloadError(str(error)) from None
+        return {"run": run.id, **controls.status()}
+
+    def use_run(self, run_id: int) -> Served:
+        """``POST /api/runs/{run}/use``: serve the network of a finished run; 404 if not kept."""
+        try:
+            kept = self.shelf.get(run_id)
+        except KeyError as error:
+            raise PayloadError(str(error).strip("'\""), 404) from None
+        stopped = " (stopped early)" if kept.state == "stopped" else ""
+        return self.swap(kept.network, f"trained in the lab, run {run_id}{stopped}", run=run_id)
+
+    def _finished(self, network: Network, run: TrainingRun, error: str | None) -> dict:
+        """Describe the run's network as ``nnet train`` does in its metadata, judge its health,
+        keep it on the shelf, and serve it only if the served model is the untrained default and
+        this one is healthy. Returns the kept run's summary with ``served``.
 
         The lab holds no training images out: it watches the test digits after each epoch, so
         the dataset's ``validation`` is 0 and the history's ``validation_*`` columns hold the
@@ -311,5 +366,17 @@ class Lab:
         network.metadata = runs.metadata(run.full_settings, network, classes=self.classes_for(network),
                                          input_shape=INPUT_SHAPE, dataset=dataset, history=run.history,
                                          scores=scores, command=self.command)
-        stopped = " (stopped early)" if run.stop_requested else ""
-        self.swap(network, f"trained in the lab, run {run.id}{stopped}")
+        x_test, y_test = run.test
+        verdict = health.verdict(network, x_test, y_test)
+        if error is not None:
+            verdict["healthy"] = False
+            verdict["flags"].insert(0, {"kind": "failed", "layer": None,
+                                        "why": f"{error} (the network kept is the one the run had then)"})
+        state = "error" if error is not None else "stopped" if run.stop_requested else "done"
+        kept = self.shelf.keep(Kept(run.id, state, dict(run.settings), network, verdict, scores, error,
+                                    last_learning_rate=run.controls.base_learning_rate))
+        served = not self.current().trained and verdict["healthy"]
+        if served:
+            stopped = " (stopped early)" if run.stop_requested else ""
+            self.swap(network, f"trained in the lab, run {run.id}{stopped}", run=run.id)
+        return {**kept.summary(), "served": served}

@@ -4,18 +4,29 @@ The Train view starts one run at a time. The run trains its own new network in a
 :class:`~nnet.training.Trainer`; a :class:`~nnet.training.Callback` turns its progress into
 events, kept in the run's :class:`~nnet.lab.events.EventLog` (bounded: thinned progress, the
 latest weights), which ``GET /api/train/events`` streams to the page (server-sent events).
-Predictions keep being served from the lab's current model meanwhile; when the run ends (done, or
-stopped by the user) the lab swaps the new network in.
+Predictions keep being served from the lab's current model meanwhile. A run can be paused,
+stepped one minibatch at a time and given a new learning rate while it goes
+(:class:`~nnet.lab.control.Controls`). When it ends (done, stopped by the user, or failed), the
+lab keeps its network with a health verdict (:mod:`nnet.lab.shelf`); it never replaces the served
+model unless the user chooses it (or the served one is the untrained default and the new one is
+healthy).
 
 Events, each a dict with ``id`` (0, 1, ... within the run, in order) and ``type``:
 
 ``start``     settings, sizes, batches per epoch, the training and test set sizes
 ``progress``  epoch (1-based), batch (1-based), batches, ``position`` (epochs done, fractional),
-              cost and accuracy (means over the batches since the last progress event), seconds
+              cost and accuracy (means over the batches since the last progress event), seconds,
+              ``learning_rate`` (of the latest step), ``gradient_sizes`` (per layer, the RMS of
+              ∂C/∂W of the latest minibatch), ``paused``. While paused, every stepped minibatch
+              sends one.
 ``epoch``     an :class:`~nnet.training.EpochRecord` (test = the held-out test digits)
-``weights``   layer 0's weight images (see :func:`nnet.lab.explain.weight_images`)
+``weights``   layer 0's weight tiles on one common scale (:func:`nnet.lab.weights.tiles`), and
+              ``change``/``change_scale``: the same for the change since the run began
 ``done``      the run finished; ``stopped``: the user stopped it; ``error``: it failed
-              (a diverging cost, ...). The last event of every run is one of these three.
+              (a diverging cost, ...). The last event of every run is one of these three; it
+              carries ``kept``: the run as the lab keeps it (its verdict, whether it is served).
+              For ``error``, the network kept is the one the trainer put back (the end of the
+              last good epoch).
 """
 
 from __future__ import annotations
@@ -30,14 +41,16 @@ from nnet import runs
 from nnet.network import Network
 from nnet.training import Callback, Trainer, TrainingError, TrainingState
 
+from .control import Controls
 from .events import MAX_PROGRESS, EventLog
-from .explain import weight_images
+from .weights import tiles
 
 logger = logging.getLogger(__name__)
 
 #: What the Train view offers, and its defaults: nnet train's (nnet.runs.DEFAULTS), but 3 epochs,
 #: so that a run takes seconds; ``train_size`` None is all the training images.
-OFFERED = ("hidden", "activation", "optimizer", "learning_rate", "epochs", "batch_size", "lr_schedule", "seed")
+OFFERED = ("hidden", "activation", "output", "cost", "init", "optimizer", "learning_rate", "epochs", "batch_size",
+           "lr_schedule", "seed")
 DEFAULT_SETTINGS = {**{name: runs.DEFAULTS[name] for name in OFFERED}, "epochs": 3, "train_size": None}
 #: A progress event comes after this many seconds, or after 1/PROGRESS_PER_EPOCH of an epoch,
 #: whichever is first (and one after every epoch).
@@ -64,6 +77,18 @@ def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
     return runs.build_network(run_settings(settings, "mnist"), n_inputs, n_outputs)
 
 
+def shape_of(network: Network) -> dict:
+    """The settings that describe an existing network's shape (to continue training it)."""
+    hidden = [layer.activation.name for layer in network.layers[:-1]]
+    return {
+        "hidden": list(network.sizes[1:-1]),
+        "activation": hidden[0] if hidden else runs.DEFAULTS["activation"],
+        "output": network.layers[-1].activation.name,
+        "cost": network.cost.name,
+        "init": network.init,
+    }
+
+
 class TrainingRun:
     """One training run in a daemon thread.
 
@@ -78,9 +103,12 @@ class TrainingRun:
     n_outputs : int
     dataset : str
         What ``--dataset`` would take to find the data again (for the model's metadata).
-    on_finish : callable(network, run), optional
-        Called in the training thread when the run ends done or stopped, before the final event,
-        so a client that sees ``done`` finds the new model already served.
+    start : Network, optional
+        Continue training a copy of this network instead of a fresh one (its shape replaces the
+        shape settings).
+    on_finish : callable(network, run, error) -> dict, optional
+        Called in the training thread when the run ends (done, stopped, or failed with the error
+        message), before the final event, which carries what it returns as ``kept``.
     progress_seconds, weights_seconds : float
         The most time between progress and weight events (0: every batch).
     max_progress : int, optional
@@ -93,10 +121,13 @@ class TrainingRun:
     History, once training has begun. ``events`` : EventLog.
     """
 
-    def __init__(self, run_id, settings, train, test, n_outputs, on_finish=None, *, dataset="mnist",
+    def __init__(self, run_id, settings, train, test, n_outputs, on_finish=None, *, dataset="mnist", start=None,
                  progress_seconds=PROGRESS_SECONDS, weights_seconds=WEIGHTS_SECONDS, max_progress=None):
         self.id = run_id
         self.settings = dict(settings)
+        self.start_network = start
+        if start is not None:
+            self.settings.update(shape_of(start))
         self.dataset = dataset
         self.full_settings: dict | None = None
         self.train, self.test = train, test
@@ -109,6 +140,8 @@ class TrainingRun:
         self.history = None
         self.events = EventLog(max_progress or MAX_PROGRESS)
         self._stop = threading.Event()
+        self.controls = Controls(stopped=self._stop.is_set)
+        self.start_W: np.ndarray | None = None  # layer 0's weights when the run began
         self._thread = threading.Thread(target=self._main, name=f"nnet-lab-training-{run_id}", daemon=True)
 
     # -- control, from the server's threads -------------------------------------------------
@@ -117,8 +150,9 @@ class TrainingRun:
         self._thread.start()
 
     def stop(self) -> None:
-        """Ask the run to stop after the current batch."""
+        """Ask the run to stop after the current batch (a paused run too)."""
         self._stop.set()
+        self.controls.wake()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -135,7 +169,8 @@ class TrainingRun:
         """A summary: id, state, settings, how many events, the last progress (and, once ended,
         the last epoch's record)."""
         summary = {"run": self.id, "state": self.state, "settings": self.settings, "events": self.events.count,
-                   "last_progress": self.events.last_progress}
+                   "last_progress": self.events.last_progress, "controls": self.controls.status(),
+                   "continued": self.start_network is not None}
         if self.history is not None and self.history.epochs and not self.running:
             summary["last_epoch"] = self.history.to_dict()["epochs"][-1]
         return summary
@@ -152,23 +187,36 @@ class TrainingRun:
             n = settings["train_size"]
             x, y = x[:n], y[:n]
             self.full_settings = run_settings(settings, self.dataset)
-            network = runs.build_network(self.full_settings, x.shape[1], self.n_outputs)
+            if self.start_network is not None:
+                network = self.start_network.copy()
+            else:
+                network = runs.build_network(self.full_settings, x.shape[1], self.n_outputs)
             self.network = network
+            self.start_W = network.layers[0].W.copy()
             self.trainer = runs.build_trainer(network, self.full_settings, [_Reporter(self, started)])
             self.history = self.trainer.history
             self.trainer.run(x, y, self.test)
             final = "stopped" if self.stop_requested else "done"
-            if self.on_finish is not None:
-                self.on_finish(network, self)
+            kept = self.on_finish(network, self, None) if self.on_finish is not None else None
             self.state = final
-            self._emit(final, seconds=round(time.perf_counter() - started, 3), history=self.history.to_dict())
+            self._emit(final, seconds=round(time.perf_counter() - started, 3), history=self.history.to_dict(),
+                       kept=kept)
         except (TrainingError, ValueError, MemoryError) as error:
-            self.state = "error"
-            self._emit("error", error=str(error), seconds=round(time.perf_counter() - started, 3))
+            self._failed(str(error), started)
         except Exception as error:  # noqa: BLE001 - a bug; the page must still hear the run is over
             logger.exception("training run %s failed", self.id)
-            self.state = "error"
-            self._emit("error", error=f"{type(error).__name__}: {error}")
+            self._failed(f"{type(error).__name__}: {error}", started)
+
+    def _failed(self, message: str, started: float) -> None:
+        """The run failed: keep what it had (flagged), then say so."""
+        kept = None
+        if self.on_finish is not None and self.network is not None and self.history is not None:
+            try:
+                kept = self.on_finish(self.network, self, message)
+            except Exception:  # noqa: BLE001 - keeping is a courtesy; the error event must go out
+                logger.exception("could not keep the network of failed run %s", self.id)
+        self.state = "error"
+        self._emit("error", error=message, seconds=round(time.perf_counter() - started, 3), kept=kept)
 
 
 class _Reporter(Callback):
@@ -181,6 +229,7 @@ class _Reporter(Callback):
 
     def on_train_begin(self, state: TrainingState) -> None:
         run = self.run
+        run.controls.on_train_begin(state)
         self.run._emit(
             "start",
             settings=run.settings,
@@ -193,6 +242,8 @@ class _Reporter(Callback):
         self._weights(0.0)
 
     def on_batch_end(self, state: TrainingState) -> None:
+        controls = self.run.controls
+        controls.measure(state)
         self.cost_sum += state.batch_cost * state.batch_size
         self.correct += state.batch_accuracy * state.batch_size
         self.seen += state.batch_size
@@ -202,10 +253,12 @@ class _Reporter(Callback):
         due = self.seen >= epoch_size / PROGRESS_PER_EPOCH
         # the time trigger waits for a few batches, so no point of the curve is one noisy batch
         late = now - self.last_progress >= self.run.progress_seconds and self.seen >= epoch_size / 200
-        if first or due or late:
+        stepping = controls.paused  # each stepped minibatch is shown
+        if first or due or late or stepping:
             self._progress(state, now)
-        if now - self.last_weights >= self.run.weights_seconds:
+        if stepping or now - self.last_weights >= self.run.weights_seconds:
             self._weights(self._position(state), now)
+        controls.hold(state)  # paused: wait here
         if self.run.stop_requested:
             state.stop_training = True
 
@@ -242,12 +295,17 @@ class _Reporter(Callback):
             cost=float(self.cost_sum / self.seen),
             accuracy=float(self.correct / self.seen),
             seconds=round(now - self.started, 3),
+            learning_rate=self.run.controls.learning_rate,
+            gradient_sizes=self.run.controls.sizes,
+            paused=self.run.controls.paused,
         )
         self.cost_sum = self.correct = self.seen = 0.0
         self.last_progress = now
 
     def _weights(self, position: float, now: float | None = None) -> None:
-        images = weight_images(self.run.network, WEIGHT_IMAGES)
-        if np.isfinite(images["scale"]).all():
-            self.run._emit("weights", position=round(position, 4), **images)
+        images = tiles(self.run.network, WEIGHT_IMAGES)
+        change = tiles(self.run.network, WEIGHT_IMAGES, start=self.run.start_W)
+        if images["scale"] is not None and change["scale"] is not None:
+            self.run._emit("weights", position=round(position, 4), **images, change=change["data"],
+                           change_scale=change["scale"])
         self.last_weights = time.perf_counter() if now is None else now

@@ -8,30 +8,49 @@ from .. import data, metrics
 from ..network import Network
 from . import canvas
 
+#: The mistakes (off the diagonal) and the right answers (on it), each on its own scale.
+ERROR_COLORS, RIGHT_COLORS = "Reds", "Greens"
+
+
 def plot_confusion_matrix(y_true, y_pred, classes=None, path=None):
     """Which classes are taken for which: counts[i, j] = samples of class i predicted as j.
 
-    ``y_true`` and ``y_pred`` are int labels (n,); the diagonal holds the right answers. Each
-    cell shows its count; the title gives the accuracy.
+    ``y_true`` and ``y_pred`` are int labels (n,). The right answers (the diagonal) are shaded
+    green on their own scale; the mistakes are red on theirs, from 0 to the largest mistake
+    count, so a cell of 3 mistakes shows even beside a diagonal of 980. Each cell shows its
+    count; the title gives the accuracy and the number of mistakes.
     """
     n_classes = len(classes) if classes is not None else None
     counts = metrics.confusion_matrix(y_true, y_pred, n_classes)
     k = len(counts)
     names = canvas.class_names(classes, k)
     accuracy = np.trace(counts) / counts.sum()
+    canvas.matplotlib()
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    diagonal = np.eye(k, dtype=bool)
+    mistakes = int(counts[~diagonal].sum())
+    errors = Normalize(0, max(1, int(counts[~diagonal].max(initial=0))))
+    rights = Normalize(0, max(1, int(counts[diagonal].max(initial=0))))
+    colours = np.where(diagonal[..., None], colormaps[RIGHT_COLORS](0.15 + 0.45 * rights(counts))[..., :3],
+                       colormaps[ERROR_COLORS](errors(counts))[..., :3])
+    colours[(counts == 0) & ~diagonal] = 1.0  # no mistake: white
     figure = canvas.figure(2.5 + 0.55 * k, 1.8 + 0.5 * k)
     axes = figure.subplots()
-    image = axes.imshow(counts, cmap=canvas.COUNT_COLORS, vmin=0, interpolation="nearest")
-    dark = counts.max() / 2
+    axes.imshow(colours, interpolation="nearest")
+    luminance = colours @ np.array([0.299, 0.587, 0.114])  # light text on dark cells
     for i in range(k):
         for j in range(k):
-            color = "white" if counts[i, j] > dark else ("black" if counts[i, j] else "lightgray")
+            color = "lightgray" if counts[i, j] == 0 else ("white" if luminance[i, j] < 0.5 else "black")
             axes.text(j, i, str(counts[i, j]), ha="center", va="center", color=color, fontsize=8 if k <= 12 else 6)
     axes.set_xticks(range(k), names)
     axes.set_yticks(range(k), names)
     axes.set(xlabel="predicted label", ylabel="true label")
-    axes.set_title(f"Confusion matrix: {100 * accuracy:.1f}% right of {counts.sum()}")
-    figure.colorbar(image, ax=axes, label="samples", shrink=0.8)
+    axes.set_title(f"Confusion matrix: {100 * accuracy:.1f}% right of {counts.sum()}, {mistakes} mistakes\n"
+                   f"(mistakes red on their own scale; right answers, the diagonal, green)")
+    figure.colorbar(ScalarMappable(errors, ERROR_COLORS), ax=axes, label="mistakes in the cell", shrink=0.8)
     return canvas.finish(figure, path)
 
 

@@ -1,5 +1,6 @@
-"""Inside the network: the weights into each neuron ("what pixel pattern it picks up on"), and one
-input flowing through every layer."""
+"""Inside the network: the weights into each neuron ("what pixel pattern it picks up on"), or their
+change since training began, and one input flowing through every layer, hidden layers of any
+size drawn big enough to see each neuron."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from ..data import n_answers
 from ..network import Network
 from . import canvas
 
-def plot_weights(network: Network, layer: int = 0, path=None, max_neurons: int = 64):
-    """The weights into each neuron of one Dense layer.
+def plot_weights(network: Network, layer: int = 0, path=None, max_neurons: int = 64, since_start: bool = False):
+    """The weights into each neuron of one Dense layer, or how they changed since training began.
 
     When the layer's inputs are an image (the first layer of a 784-input network), each neuron's
     row ``W[j]`` (784,) is drawn as a 28×28 tile: red where ink excites the neuron, blue where it
@@ -25,8 +26,13 @@ def plot_weights(network: Network, layer: int = 0, path=None, max_neurons: int =
         Which Dense layer, counting from 0 (the first hidden layer).
     max_neurons : int
         Draw at most this many tiles (the first neurons).
+    since_start : bool
+        Draw ``W - W_start``: the change since training began, where a neuron's learned strokes
+        show even when its random start hides them. The start is rebuilt from the model's training
+        settings (:func:`initial_weights`).
 
-    Raises ValueError when ``layer`` is out of range.
+    Raises ValueError when ``layer`` is out of range, or ``since_start`` for a model whose start
+    cannot be rebuilt.
     """
     n_layers = len(network.layers)
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < n_layers:
@@ -34,9 +40,11 @@ def plot_weights(network: Network, layer: int = 0, path=None, max_neurons: int =
     if max_neurons < 1:
         raise ValueError(f"max_neurons must be a positive integer; got {max_neurons!r}")
     W = network.layers[layer].W
+    if since_start:
+        W = W.astype(np.float64) - initial_weights(network, layer)
     shape = canvas.image_shape(network) if layer == 0 else None
     if shape is None:
-        return canvas.finish(_weight_heat_map(network, layer), path)
+        return canvas.finish(_weight_heat_map(network, layer, W, since_start), path)
     shown = min(len(W), max_neurons)
     limit = float(np.abs(W[:shown]).max()) or 1.0
     rows, columns = canvas.grid(shown)
@@ -50,25 +58,50 @@ def plot_weights(network: Network, layer: int = 0, path=None, max_neurons: int =
         axes.set_title(f"neuron {j}", fontsize=8)
         canvas.frame(axes)
     bar = figure.colorbar(image, ax=tiles, shrink=0.6, aspect=30)
-    bar.set_label("weight  (red: ink here excites the neuron, blue: inhibits it)")
+    bar.set_label("change since the start  (red: grew, blue: shrank)" if since_start
+                  else "weight  (red: ink here excites the neuron, blue: inhibits it)")
     some = "" if shown == len(W) else f" (the first {shown} of {len(W)})"
+    into = f"{canvas.layer_title(network, layer)} (layer={layer})"
     figure.suptitle(
-        f"Weights into {canvas.layer_title(network, layer)} (layer={layer}) from the {shape[0]}×{shape[1]} "
-        f"pixels, one tile per neuron{some}"
+        (f"How the weights into {into} changed since training began\n" if since_start else
+         f"Weights into {into} from the {shape[0]}×{shape[1]} pixels\n") + f"one tile per neuron{some}"
     )
     return canvas.finish(figure, path)
 
 
-def _weight_heat_map(network: Network, layer: int):
-    W = network.layers[layer].W
+def initial_weights(network: Network, layer: int) -> np.ndarray:
+    """Layer ``layer``'s W as training began, float64: the network rebuilt from its model's
+    training settings (sizes, activations, init and seed build the same initial weights).
+
+    Raises ValueError for a model without those settings or seed (one not saved by ``nnet train``
+    or the lab), or whose settings build another shape.
+    """
+    from .. import runs
+
+    settings = network.metadata.get("training") if isinstance(network.metadata, dict) else None
+    if not isinstance(settings, dict) or settings.get("seed") is None:
+        raise ValueError("the change since the start needs the model's training settings and seed (as nnet train and "
+                         "the lab save them) to rebuild its initial weights; this model has none")
+    try:
+        start = runs.build_network({**runs.DEFAULTS, **settings}, network.n_inputs, network.n_outputs)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"cannot rebuild this model's initial weights from its training settings: {error}") from None
+    if start.sizes != network.sizes:
+        raise ValueError(f"this model's training settings build a network of sizes {start.sizes}, not its own "
+                         f"{network.sizes}: its initial weights cannot be rebuilt")
+    return start.layers[layer].W.astype(np.float64)
+
+
+def _weight_heat_map(network: Network, layer: int, W: np.ndarray, since_start: bool):
     n_out, n_in = W.shape
     limit = float(np.abs(W).max()) or 1.0
     figure = canvas.figure(min(3 + 0.25 * n_in, 12), min(2 + 0.25 * n_out, 10))
     axes = figure.subplots()
     image = axes.imshow(W, cmap=canvas.WEIGHT_COLORS, vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
     into = canvas.layer_title(network, layer)
+    what = "Change since the start of the weights" if since_start else "Weights"
     axes.set(
-        title=f"Weights into {into} (layer={layer}): W[j, k], {n_out} neurons × {n_in} inputs",
+        title=f"{what} into {into} (layer={layer}): W[j, k], {n_out} neurons × {n_in} inputs",
         xlabel=f"input k: neuron k of {canvas.layer_title(network, layer - 1)}" if layer else "input k",
         ylabel=f"neuron j of {into}",
     )
@@ -101,8 +134,8 @@ def plot_activations(network: Network, x, path=None, classes=None):
     trace = network.forward(x.reshape(1, -1), record=True)
     names = canvas.class_names(classes, n_answers(network.n_outputs), network)
     hidden = network.layers[:-1]
-    widths = [3] + [1 if layer.n_out <= canvas.STRIP_LIMIT else 2.5 for layer in hidden] + [3]
-    figure = canvas.figure(sum(widths) * 1.2 + 1, 4.2)
+    widths = [3] + [panel_width(layer.n_out) for layer in hidden] + [3]
+    figure = canvas.figure(sum(widths) * 1.2 + 1, panel_height([layer.n_out for layer in hidden]))
     panels = figure.subplots(1, len(widths), width_ratios=widths)
     _draw_input(panels[0], trace.activations[0][0], canvas.image_shape(network))
     for index, layer in enumerate(hidden, start=1):
@@ -112,6 +145,22 @@ def plot_activations(network: Network, x, path=None, classes=None):
     _draw_output(panels[-1], trace.output[0], answer, names, network)
     figure.suptitle("One input through the network: each layer's activations a = σ(W a + b)")
     return canvas.finish(figure, path)
+
+
+#: Inches per neuron in a drawn layer: enough for each to be seen (a 30-neuron column is ~5 inches).
+NEURON_INCHES = 0.17
+
+
+def panel_width(n: int) -> float:
+    """The width share of a layer of n neurons: a column for a small layer, a grid wide enough
+    for every neuron to be seen for a large one."""
+    return 1.0 if n <= canvas.STRIP_LIMIT else max(2.5, NEURON_INCHES * canvas.grid(n)[1])
+
+
+def panel_height(sizes: list[int]) -> float:
+    """A figure's height, in inches, that shows every neuron of layers of these sizes."""
+    rows = [n if n <= canvas.STRIP_LIMIT else canvas.grid(n)[0] for n in sizes]
+    return max(4.2, min(14.0, NEURON_INCHES * max(rows, default=0) + 1.6))
 
 
 def _draw_input(axes, pixels: np.ndarray, shape):
