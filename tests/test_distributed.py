@@ -269,6 +269,32 @@ def test_the_parity_bound_is_far_below_what_a_different_mask_gives():
     assert np.abs(other.parameters - network.parameters).max() > 100 * PARITY * np.abs(network.parameters).max()
 
 
+AUGMENTED = {**BASE, "optimizer": "momentum", "augment": "shift=1,rotation=10,scale=0.1,alpha=4,sigma=1.5"}
+
+
+@needs_mpi
+@pytest.mark.parametrize("processes", [2, 3])
+def test_augmented_data_parallel_training_ends_with_the_weights_of_one_process(tmp_path, processes):
+    """Each process distorts its rows of every batch (the last one: of one row) as one process
+    distorts them: nnet.minibatches draws a shard's numbers of the batch's augmentation."""
+    done, _ = run_job(processes, AUGMENTED, tmp_path)
+    assert done.returncode == 0, done.stderr
+    network, trainer = train(AUGMENTED)
+    found = results(tmp_path, processes)
+    for parameters, _ in found[1:]:
+        np.testing.assert_array_equal(parameters, found[0][0])
+    parameters, history = found[0]
+    assert np.abs(parameters - network.parameters).max() <= PARITY * np.abs(network.parameters).max()
+    for record, expected in zip(history["epochs"], trainer.history.epochs):
+        assert record["train_accuracy"] == pytest.approx(expected.train_accuracy, abs=1e-12)
+
+
+def test_the_parity_bound_is_far_below_what_other_distortions_give():
+    network, _ = train(AUGMENTED)
+    other, _ = train({**AUGMENTED, "augment": "shift=1,rotation=10,scale=0.1,alpha=4,sigma=1.6"})
+    assert np.abs(other.parameters - network.parameters).max() > 100 * PARITY * np.abs(network.parameters).max()
+
+
 @needs_mpi
 def test_a_stop_asked_on_one_process_stops_all_after_that_batch_as_one_process_would(tmp_path):
     settings = {**BASE, "optimizer": "momentum", "early_stopping": None}

@@ -489,7 +489,7 @@ def top(**changes):
         (top(layers=[]), "the nnet metadata has no layer list"),
         (top(dtype="float16"), "dtype must be float32 or float64; got 'float16'"),
         (top(cost="hinge"), "cost 'hinge' is not one of"),
-        (layer(0, kind="conv"), r"layer 0: kind must be one of \['dense'\]"),
+        (layer(0, kind="conv"), "layer 0: kind must be one of dense, conv2d, max_pool2d, avg_pool2d, flatten, dropout; got 'conv'"),
         (layer(0, n_in=True), "layer 0: n_in and n_out must be positive integers; got True"),
         (layer(0, n_in=6.0), "layer 0: n_in and n_out must be positive integers; got 6.0"),
         (layer(0, n_out=0), "layer 0: n_in and n_out must be positive integers"),
@@ -498,7 +498,7 @@ def top(**changes):
         (layer(0, slope=0.2), r"layer 0: a sigmoid dense layer has the keys \['activation', 'dropout', 'index', 'kind', "
                               r"'n_in', 'n_out', 'name', 'parameters'\]"),
         (layer(0, activation="leaky_relu"), "layer 0: a leaky_relu dense layer has the keys .*'slope'"),
-        (layer(0, activation="leaky_relu", slope=1.5), r"layer 0: leaky_relu slope must be in \(0, 1\); got 1.5"),
+        (layer(0, activation="leaky_relu", slope=1.5), r"layer 0 \(dense\): leaky_relu slope must be in \(0, 1\); got 1.5"),
         (layer(0, activation="leaky_relu", slope="0.2"), "layer 0: leaky_relu slope must be a number; got '0.2'"),
         (layer(0, activation="leaky_relu", slope=True), "layer 0: leaky_relu slope must be a number; got True"),
         (layer(1, n_in=4), r"layer 1: tensor 'layers.1.W' has shape \(3, 5\); the layer list says \(3, 4\)"),
@@ -539,9 +539,9 @@ def test_layers_that_do_not_fit_together(tmp_path):
 @pytest.mark.parametrize(
     "change, problem",
     [
-        (dict(dropout=1.0), r"layer 0: dropout rate must be a number in \[0, 1\); got 1.0"),
-        (dict(dropout=True), "layer 0: dropout rate must be a number"),
-        (dict(dropout="0.5"), "layer 0: dropout rate must be a number"),
+        (dict(dropout=1.0), r"layer 0 \(dense\): dropout rate must be a number in \[0, 1\); got 1.0"),
+        (dict(dropout=True), r"layer 0 \(dense\): dropout rate must be a number"),
+        (dict(dropout="0.5"), r"layer 0 \(dense\): dropout rate must be a number"),
     ],
 )
 def test_bad_dropout_rates(tmp_path, change, problem):
@@ -725,6 +725,9 @@ def state(**changes):
         (None, state(best_cost="low"), "checkpoint best_cost must be a number or null"),
         (None, state(optimizer={"name": "adam"}), r"checkpoint optimizer must hold a name, steps \(an integer >= 0\) and a list of array names"),
         (None, state(history={"epochs": [{"epoch": 1}]}), "checkpoint history cannot be read"),
+        (None, state(augment={"shift": "2"}), "checkpoint augment must be null or an object of numbers named shift"),
+        (None, state(augment={"spin": 2}), "checkpoint augment must be null or an object of numbers named"),
+        (None, state(augment={"sigma": 0}), r"checkpoint augment: sigma must be a finite number in the range \(0.0, inf\)"),
     ],
 )
 def test_bad_checkpoints(checkpoint_file, tensors, edit, problem):

@@ -48,6 +48,10 @@ SIMARD_SIGMA, SIMARD_ALPHA = 4.0, 34.0
 #: The Gaussian that smooths the displacement field is cut off this many σ from its centre.
 GAUSSIAN_REACH = 4.0
 
+#: The uniform numbers drawn for each image's affine map: its rotation, shear, zoom, and shift
+#: down and across.
+AFFINE_DRAWS = 5
+
 
 @dataclass(frozen=True)
 class Augmentation:
@@ -89,6 +93,48 @@ class Augmentation:
         checks.number("scale", self.scale, minimum=0.0, maximum=1.0, open_max=True)
         checks.number("sigma", self.sigma, minimum=0.0, open_min=True)
 
+    @classmethod
+    def parse(cls, text: str) -> Augmentation:
+        """An augmentation from its written form, as ``nnet train --augment`` takes it: settings
+        and recipes (:data:`RECIPES`) separated by commas, each over the ones before it::
+
+            shift=2,rotation=10       settings by name (pixels, degrees, a fraction of the size)
+            elastic                   Simard et al.'s elastic distortion (alpha=34, sigma=4)
+            affine,elastic            two recipes together; affine,rotation=5 changes one value
+            none                      no augmentation
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"augment must name recipes ({', '.join(RECIPES)}) or settings such as shift=2,rotation=10; "
+                             f"got {text!r}")
+        values: dict[str, float] = {}
+        for item in (part.strip() for part in text.split(",")):
+            name, equals, value = item.partition("=")
+            name = name.strip().lower()
+            if not equals and name in RECIPES:
+                if name == "none":
+                    values.clear()
+                values.update(RECIPES[name].settings(changed=True))
+                continue
+            if not equals or name not in SETTINGS:
+                raise ValueError(f"augment: {item!r} is neither a recipe ({', '.join(RECIPES)}) nor a setting "
+                                 f"name=value ({', '.join(SETTINGS)})")
+            try:
+                values[name] = float(value)
+            except ValueError:
+                raise ValueError(f"augment: {name} must be a number; got {value.strip()!r}") from None
+        return cls(**values)
+
+    def settings(self, changed: bool = False) -> dict[str, float]:
+        """The six settings by name (only those that differ from the defaults with ``changed``):
+        what a run's settings and a checkpoint keep."""
+        every = {name: float(getattr(self, name)) for name in SETTINGS}
+        return {name: value for name, value in every.items() if value != DEFAULT_SETTINGS[name]} if changed else every
+
+    def __str__(self) -> str:
+        """The written form :meth:`parse` reads, such as ``shift=2,rotation=10``: the settings
+        that differ from the defaults (``none`` for none)."""
+        return ",".join(f"{name}={value:g}" for name, value in self.settings(changed=True).items()) or "none"
+
     @property
     def is_identity(self) -> bool:
         """True when it moves nothing (every setting 0)."""
@@ -99,26 +145,32 @@ class Augmentation:
         """The images (n, H, W) or (n, C, H, W), distorted: floats of ``dtype`` (into ``out``
         if given) times ``scale``, each image moved by its own random draw from ``rng``.
         ``cache``: a dict kept from batch to batch, where the working arrays are reused (see
-        :func:`resample`)."""
+        :func:`resample`).
+
+        ``rng`` is asked only for blocks of uniform numbers, one block per image in the order of
+        the images (``rng.random(out=...)`` with one row per image): first the affine map's
+        AFFINE_DRAWS numbers, then, with ``alpha``, the elastic field's. So a part of the batch
+        can draw exactly its images' numbers (:class:`nnet.distributed.ShardRandom`)."""
         images = _images(images)
         cache = {} if cache is None else cache
         n, (height, width) = len(images), images.shape[-2:]
-        rows, cols = affine_grid(n, (height, width), *self.draw(n, rng), cache=cache)
+        rows, cols = affine_grid(n, (height, width), *self.draw(n, rng, cache), cache=cache)
         if self.alpha:  # the elastic displacement adds to the affine map's source coordinates
             dy, dx = elastic_displacement(n, (height, width), rng, self.alpha, self.sigma, cache=cache)
             rows += dy
             cols += dx
         return resample(images, rows, cols, out=out, dtype=dtype, scale=scale, cache=cache)
 
-    def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, n: int, rng: np.random.Generator, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The affine maps of n images: ``(matrices (n, 2, 2), translations (n, 2))`` acting on
-        (row, column) coordinates, drawn from ``rng``."""
-        def uniform(limit):
-            return rng.uniform(-limit, limit, n)
-
-        angle, shear = np.radians(uniform(self.rotation)), np.radians(uniform(self.shear))
-        zoom = 1.0 + uniform(self.scale)
-        translation = np.stack([uniform(self.shift), uniform(self.shift)], axis=1)
+        (row, column) coordinates, from AFFINE_DRAWS uniform numbers per image drawn from ``rng``."""
+        uniform = rng.random(out=scratch({} if cache is None else cache, "draws", (n, AFFINE_DRAWS), np.float64))
+        uniform *= 2.0
+        uniform -= 1.0  # U[-1, 1), each column scaled by its setting's largest value
+        turn, slant_by, zoom_by, down, across = uniform.T
+        angle, shear = np.radians(turn * self.rotation), np.radians(slant_by * self.shear)
+        zoom = 1.0 + zoom_by * self.scale
+        translation = np.stack([down * self.shift, across * self.shift], axis=1)
         cos, sin = np.cos(angle), np.sin(angle)
         # (row, column) coordinates, rows pointing down: rotate ∘ zoom ∘ shear (x += tan(shear) y)
         rotate = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], 1)
@@ -127,6 +179,19 @@ class Augmentation:
         slant[:, 1, 0] = np.tan(shear)
         matrices = rotate @ slant * zoom[:, None, None]
         return matrices, translation
+
+
+#: The settings of an :class:`Augmentation`, in order, and their defaults.
+SETTINGS = ("shift", "rotation", "scale", "shear", "alpha", "sigma")
+DEFAULT_SETTINGS = {name: float(getattr(Augmentation, name)) for name in SETTINGS}
+
+#: Named augmentations, for ``nnet train --augment NAME`` (they combine: ``affine,elastic``).
+RECIPES = {
+    "none": Augmentation(),
+    "shifts": Augmentation(shift=2.0),  # the book's one-pixel shifts, drawn afresh and between pixels
+    "affine": Augmentation(shift=2.0, rotation=10.0, scale=0.1, shear=10.0),
+    "elastic": Augmentation(alpha=SIMARD_ALPHA, sigma=SIMARD_SIGMA),  # Simard et al. 2003
+}
 
 
 def affine_grid(n: int, shape: tuple[int, int], matrices: np.ndarray, translations: np.ndarray,
@@ -170,13 +235,15 @@ def elastic_displacement(n: int, shape: tuple[int, int], rng: np.random.Generato
     product along the rows of every image at once, then one along the columns."""
     cache = {} if cache is None else cache
     height, width = shape
-    field = rng.random(out=scratch(cache, "field", (2 * n, height, width), COORDINATE), dtype=COORDINATE)
+    # one block per image, (dy, dx): drawn in the order of the images (see Augmentation.__call__)
+    field = rng.random(out=scratch(cache, "field", (n, 2, height, width), COORDINATE), dtype=COORDINATE)
     field *= 2.0
     field -= 1.0
+    planes = field.reshape(2 * n, height, width)
     along_rows = scratch(cache, "along_rows", (2 * n, height, width), COORDINATE)
-    np.matmul(field, _gaussian_matrix(width, sigma).T, out=along_rows)
-    np.matmul(_gaussian_matrix(height, sigma) * COORDINATE(alpha), along_rows, out=field)
-    return field[:n], field[n:]
+    np.matmul(planes, _gaussian_matrix(width, sigma).T, out=along_rows)
+    np.matmul(_gaussian_matrix(height, sigma) * COORDINATE(alpha), along_rows, out=planes)
+    return field[:, 0], field[:, 1]
 
 
 def _gaussian_matrix(size: int, sigma: float) -> np.ndarray:

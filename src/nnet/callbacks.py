@@ -8,7 +8,8 @@
     The penalty λ Σ|w| on the weights (not the biases): adds λ·sign(w) to their gradient, which
     pushes the weights that do not help towards zero (sparser networks). Weight decay is L2.
 ``MaxNorm(max_norm)``
-    After each step, rescale every neuron's incoming weights (a row of W) to norm <= max_norm.
+    After each step, rescale every neuron's incoming weights (a row of W, a convolution's filter)
+    to norm <= max_norm.
 ``CSVLogger(path)``
     One line per epoch (the :class:`nnet.EpochRecord`'s fields) in a CSV file, flushed as it goes.
 
@@ -108,9 +109,10 @@ class L1(Callback):
 
 
 class MaxNorm(Callback):
-    """After each step, every neuron's incoming weights (a row of a layer's W) are scaled down
-    to norm ``max_norm`` if they are longer (the constraint of Srivastava et al. 2014, used
-    with dropout)."""
+    """After each step, every neuron's incoming weights are scaled down to norm ``max_norm`` if
+    they are longer (the constraint of Srivastava et al. 2014, used with dropout): a row of a
+    Dense layer's W, a filter ``W[f]`` (all its C x kh x kw weights) of a convolution
+    (``torch.renorm(W, 2, 0, max_norm)``'s rule)."""
 
     def __init__(self, max_norm: float):
         self.max_norm = checks.number("max_norm", max_norm, minimum=0.0, open_min=True)
@@ -120,10 +122,11 @@ class MaxNorm(Callback):
             W = layer.parameters.get("W")
             if W is None:
                 continue
-            norms = np.sqrt(np.einsum("ij,ij->i", W, W))
+            rows = W.reshape(len(W), -1)  # one neuron's (one filter's) weights per row: a view
+            norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
             too_long = norms > self.max_norm
             if too_long.any():
-                W[too_long] *= (self.max_norm / norms[too_long])[:, None].astype(W.dtype)
+                rows[too_long] *= (self.max_norm / norms[too_long])[:, None].astype(W.dtype)
 
 
 class CSVLogger(Callback):

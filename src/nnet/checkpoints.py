@@ -2,7 +2,8 @@
 
 A checkpoint is a model file (:mod:`nnet.serialization`) with two more things in it: the
 trainer's state under ``checkpoint`` in the description (the next epoch, the seed, the history,
-early stopping's best cost, the optimizer's name, step count and settings) and tensors for the
+early stopping's best cost, the optimizer's name, step count and settings, the augmentation's
+settings) and tensors for the
 arrays: ``optimizer.<name>`` (momentum's velocity, Adam's m and v) and
 ``trainer.best_parameters`` (early stopping's best weights). :func:`load_checkpoint` checks
 every field before :meth:`nnet.Trainer.restore` sees it.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import optimizers
+from . import augment, optimizers
 from ._safetensors import ModelFileError
 from .network import Network
 from .serialization import brief, history_problem, load_with_tensors, save
@@ -95,4 +96,20 @@ def checkpoint_problem(state: dict) -> str | None:
     if sorted(optimizer["arrays"]) != sorted(kind.state_names):
         return f"optimizer {optimizer['name']} keeps the arrays {sorted(kind.state_names)}; got {brief(optimizer['arrays'])}"
     problem = history_problem(state.get("history"))
-    return f"history {problem}" if problem else None
+    if problem:
+        return f"history {problem}"
+    return augment_problem(state.get("augment"))
+
+
+def augment_problem(settings) -> str | None:
+    """What is wrong with a checkpoint's augmentation (null, or its settings by name), or None."""
+    if settings is None:
+        return None
+    if not (isinstance(settings, dict) and set(settings) <= set(augment.SETTINGS)
+            and all(type(value) in (int, float) for value in settings.values())):
+        return f"augment must be null or an object of numbers named {', '.join(augment.SETTINGS)}; got {brief(settings)}"
+    try:
+        augment.Augmentation(**settings)
+    except (TypeError, ValueError) as error:
+        return f"augment: {error}"
+    return None

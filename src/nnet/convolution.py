@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations, checks, initializers, windows
-from .layers import Weighted
+from .layers import AUTO_INIT, Weighted, activation_of, described, stored
 
 #: Prediction feeds samples through a convolution in groups small enough that the columns of
 #: one group (the im2col matrix) hold at most this many numbers: bounded memory for any n.
@@ -96,6 +96,8 @@ class Conv2D(Weighted):
     """
 
     kind = "conv2d"
+    parameter_names = ("W", "b")
+    derived = ("in_channels", "input_shape", "output_shape", "n_in", "n_out", "parameters")
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, activation="relu", *,
                  init="he", dropout: float = 0.0, input_shape=None, rng: np.random.Generator | None = None,
@@ -134,15 +136,6 @@ class Conv2D(Weighted):
                                                  self.padding)
 
     # -- forward -----------------------------------------------------------------------------
-    def forward(self, a_prev, z=None, a=None, cache=None, rng=None):
-        """As :meth:`nnet.Layer.forward`; training (with ``cache``) keeps the columns of the
-        receptive fields there for :meth:`gradient`."""
-        z = self.weighted_input(a_prev, out=z, cache=cache)
-        a = self.activation.value(z, out=z if a is None else a)
-        if cache is None or not self.dropout:
-            return a
-        return self._drop(a, cache, rng)
-
     def weighted_input(self, a_prev, out=None, cache=None):
         """z (n, F, H_out, W_out) for a_prev (n, C, H, W): ``Z = W X + b`` over the receptive
         fields X of the batch. Without ``cache`` (prediction), the samples go through in groups
@@ -199,8 +192,9 @@ class Conv2D(Weighted):
                 frame = windows.channels_last(a_prev, self.padding, cache)
                 windows.rows(frame, self.kernel_size, self.stride, out=X[:, 1:].reshape(n, rows, cols, kh, kw, C, copy=False))
             return X
-        X = windows.scratch(cache, "windows", (size, n, rows * cols), self.dtype, fill=1.0)
-        if a_prev is not None:
+        X = windows.scratch(cache, "windows", (size, n, rows * cols), self.dtype)
+        if a_prev is not None:  # the 1s again: in this layout a batch of another size moves them
+            X[0].fill(1.0)
             frame = windows.padded(a_prev, self.padding, cache)
             windows.columns(frame, self.kernel_size, self.stride, out=X[1:].reshape(C, kh, kw, n, rows, cols, copy=False))
         return X
@@ -300,6 +294,21 @@ class Conv2D(Weighted):
         entry["dropout"] = self.dropout
         entry["parameters"] = self.n_parameters
         return entry
+
+    @classmethod
+    def from_description(cls, entry, input_shape, *, parameters=None, init="auto", rng=None, dtype=np.float32):
+        given = described(cls, entry, required=("out_channels", "kernel_size"),
+                          optional={"stride": 1, "padding": 0, "activation": "relu", "dropout": 0.0})
+        activation = activation_of(entry, given["activation"])
+        shape = windows.image_shape("Conv2D", input_shape)
+        F = checks.positive_int("Conv2D out_channels", given["out_channels"])
+        kh, kw = windows.pair("Conv2D kernel_size", given["kernel_size"], 1)
+        if parameters is not None:
+            init = stored(cls, parameters, {"W": (F, shape[0], kh, kw), "b": (F,)})
+        elif init == "auto":
+            init = AUTO_INIT.get(activation.name, "xavier")
+        return cls(shape[0], F, (kh, kw), given["stride"], given["padding"], activation, init=init,
+                   dropout=given["dropout"], input_shape=shape, rng=rng, dtype=dtype)
 
     def __repr__(self) -> str:
         extra = "".join(f", {name}={value}" for name, value, default in

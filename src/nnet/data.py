@@ -262,7 +262,8 @@ class Examples:
     labels), labels (None for regression) and row weights (None: every row counts once).
 
     ``gather(rows, x_out, targets_out, labels_out, weights_out)`` copies the given rows of each
-    into the given arrays (a minibatch in the training workspace), scaling pixels on the way.
+    into the given arrays (a minibatch in the training workspace), scaling pixels on the way, or
+    with ``augment`` distorting them on the way (see :mod:`nnet.minibatches`).
     ``count_correct(output, labels)`` counts a minibatch's right answers (0 for regression, where
     ``classifies`` is False and there is no accuracy).
     """
@@ -282,15 +283,20 @@ class Examples:
         return count_correct(output, labels) if self.classifies else 0
 
     def gather(self, rows: np.ndarray, x_out: np.ndarray, targets_out: np.ndarray, labels_out: np.ndarray,
-               weights_out: np.ndarray | None = None) -> None:
+               weights_out: np.ndarray | None = None, augment=None) -> None:
+        """``augment(raw, x_out, scale)``, if given, writes the rows' inputs ``raw`` (as stored)
+        into ``x_out`` moved and multiplied by ``scale`` (pixels' PIXEL_SCALE, floats' 1)."""
         n = len(rows)
         # ndarray.take straight into the buffers ("clip": the rows are valid, and it spares
         # NumPy a bounds-checked copy)
-        if self.pixels:
+        if self.pixels or augment is not None:
             if self._raw is None or len(self._raw) < n:
-                self._raw = np.empty((n, *self.x.shape[1:]), np.uint8)
+                self._raw = np.empty((n, *self.x.shape[1:]), self.x.dtype)
             raw = self.x.take(rows, axis=0, out=self._raw[:n], mode="clip")
-            np.multiply(raw, self.scale, out=x_out)
+            if augment is not None:
+                augment(raw, x_out, self.scale if self.pixels else 1.0)
+            else:
+                np.multiply(raw, self.scale, out=x_out)
         else:
             self.x.take(rows, axis=0, out=x_out, mode="clip")
         self.targets.take(rows, axis=0, out=targets_out, mode="clip")

@@ -216,21 +216,20 @@ class Group:
         self.comm.Abort(EXIT_INTERRUPTED if interrupted else 1)
 
 
-def shard_step(network, examples, space, group: Group):
-    """The training step of one of several processes: ``step(rows, rng, asked)`` backpropagates
-    this process's rows of the batch ``rows`` (its gradient a share of the batch's mean), sums
-    every process's gradients and tallies (:meth:`Group.sum_step`), and returns the batch's
-    ``(cost, correct answers, stop)``: stop is True when a process's callback ``asked`` to stop
-    after the previous batch (then this batch is not to be taken)."""
+def shard_step(network, examples, group: Group):
+    """The training step of one of several processes: ``step(rows, mine, rng, asked)``
+    backpropagates this process's rows of the batch ``rows``, already gathered into the workspace
+    ``mine`` (None when it has none: :mod:`nnet.minibatches`), its gradient a share of the batch's
+    mean; sums every process's gradients and tallies (:meth:`Group.sum_step`), and returns the
+    batch's ``(cost, correct answers, stop)``: stop is True when a process's callback ``asked`` to
+    stop after the previous batch (then this batch is not to be taken)."""
     dropout_widths = [layer.n_out for layer in network.layers if layer.dropout]
 
-    def step(rows, rng, asked):
+    def step(rows, mine, rng, asked):
         start, stop = group.shard(len(rows))
         shard_rng = ShardRandom(rng, start, stop, len(rows))
         cost, correct = 0.0, 0
-        if stop > start:
-            mine = space.rows(stop - start)
-            examples.gather(rows[start:stop], mine.x, mine.targets, mine.labels, mine.weights)
+        if mine is not None:
             cost = network.backprop_batch(mine, shard_rng, mean_over=_batch_weight(examples, rows))
             correct = examples.count_correct(mine.activations[-1], mine.labels)
         else:  # fewer rows than processes: this one adds nothing but keeps the draws in step

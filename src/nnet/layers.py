@@ -56,6 +56,10 @@ class Layer:
     activation: activations.Activation
     dropout = 0.0
     decayed: tuple[str, ...] = ()
+    #: The names of its parameters, and the keys of :meth:`describe` that follow from the layer
+    #: below (and from the parameters): left out of :meth:`settings`.
+    parameter_names: tuple[str, ...] = ()
+    derived: tuple[str, ...] = ("input_shape", "output_shape", "n_in", "n_out", "activation", "dropout", "parameters")
 
     def __init__(self):
         self.parameters: dict[str, np.ndarray] = {}
@@ -73,8 +77,9 @@ class Layer:
     def n_parameters(self) -> int:
         return sum(array.size for array in self.parameters.values())
 
-    def weighted_input(self, a_prev: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """z for the activations ``a_prev`` of the layer below."""
+    def weighted_input(self, a_prev: np.ndarray, out: np.ndarray | None = None, cache: dict | None = None) -> np.ndarray:
+        """z for the activations ``a_prev`` of the layer below (``cache``: what training keeps for
+        the backward pass, such as a convolution's receptive fields)."""
         raise NotImplementedError
 
     def forward(self, a_prev, z=None, a=None, cache: dict | None = None, rng=None) -> np.ndarray:
@@ -85,7 +90,7 @@ class Layer:
         kept, and dropout draws its mask from ``rng``. Returns the layer's output, which is ``a``
         (after dropout, when training with a rate).
         """
-        z = self.weighted_input(a_prev, out=z)
+        z = self.weighted_input(a_prev, out=z, cache=cache)
         a = self.activation.value(z, out=z if a is None else a)
         if cache is None or not self.dropout:
             return a
@@ -123,6 +128,23 @@ class Layer:
     def describe(self) -> dict:
         """The layer as plain data: what a model file stores and ``nnet info`` and the lab show
         (see :meth:`nnet.Network.describe`, which adds each layer's index and name)."""
+        raise NotImplementedError
+
+    def settings(self) -> dict:
+        """:meth:`describe` without what follows from the layer below: what builds the layer again
+        on any layer below (:meth:`from_description`), as a run's ``layers`` setting lists it,
+        e.g. ``{"kind": "conv2d", "out_channels": 20, "kernel_size": [5, 5], ...}``."""
+        return {key: value for key, value in self.describe().items() if key not in self.derived}
+
+    @classmethod
+    def from_description(cls, entry: dict, input_shape, *, parameters: dict | None = None, init="auto",
+                         rng: np.random.Generator | None = None, dtype=np.float32) -> Layer:
+        """The layer an entry of a layer list describes (:meth:`settings`, or :meth:`describe`'s
+        whole entry: the keys that follow from below are not read here), on inputs of
+        ``input_shape``. ``parameters``: its arrays by name (a model file's), each checked
+        against the shape the entry gives it before anything is built; else new ones drawn
+        from ``rng`` by ``init`` (``auto``: by the activation, :data:`AUTO_INIT`).
+        Raises ValueError naming the key, or the parameter, that is wrong."""
         raise NotImplementedError
 
 
@@ -192,6 +214,8 @@ class Dense(Weighted):
     """
 
     kind = "dense"
+    parameter_names = ("W", "b")
+    derived = ("n_in", "parameters")
 
     def __init__(self, n_in: int, n_out: int, activation="sigmoid", *, init="normal", dropout: float = 0.0,
                  rng: np.random.Generator | None = None, seed: int | None = None, dtype=np.float32):
@@ -212,7 +236,7 @@ class Dense(Weighted):
         self.gradients = {name: np.zeros_like(array) for name, array in self.parameters.items()}
 
     # -- forward -----------------------------------------------------------------------------
-    def weighted_input(self, a_prev, out=None):
+    def weighted_input(self, a_prev, out=None, cache=None):
         """z = a_prev Wᵀ + b, (n, n_out)."""
         z = np.matmul(a_prev, self.parameters["W"].T, out=out)
         z += self.parameters["b"]
@@ -239,6 +263,17 @@ class Dense(Weighted):
         entry["parameters"] = self.n_parameters
         return entry
 
+    @classmethod
+    def from_description(cls, entry, input_shape, *, parameters=None, init="auto", rng=None, dtype=np.float32):
+        given = described(cls, entry, required=("n_out",), optional={"activation": "sigmoid", "dropout": 0.0})
+        activation = activation_of(entry, given["activation"])
+        n_in, n_out = int(np.prod(input_shape)), checks.positive_int("dense n_out", given["n_out"])
+        if parameters is not None:
+            init = stored(cls, parameters, {"W": (n_out, n_in), "b": (n_out,)})
+        elif init == "auto":
+            init = AUTO_INIT.get(activation.name, "xavier")
+        return cls(n_in, n_out, activation, init=init, dropout=given["dropout"], rng=rng, dtype=dtype)
+
     def __repr__(self) -> str:
         dropout = f", dropout={self.dropout}" if self.dropout else ""
         return (f"Dense(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation.name!r}{dropout}, "
@@ -251,6 +286,53 @@ def _assign(name: str, target: np.ndarray, value) -> None:
     if value.shape != target.shape:
         raise ValueError(f"{name} must have shape {target.shape}; got {value.shape}")
     target[...] = value
+
+
+# -- a layer from its description (Layer.from_description) ---------------------------------------
+
+#: Keys a layer list's entry may hold besides a layer's own: its place in the network.
+PLACE = ("index", "name")
+
+
+def described(cls, entry, required: tuple[str, ...], optional: dict) -> dict:
+    """The settings of ``cls`` that ``entry`` gives: ``required`` keys, ``optional`` ones (their
+    defaults filled in), the keys :attr:`Layer.derived` from below and its place (ignored here),
+    and an activation's own settings; ValueError for a missing or unknown key."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"a layer's description is an object such as {{'kind': 'dense', 'n_out': 100}}; got {entry!r}")
+    name = entry.get("activation", optional.get("activation"))
+    own = list(activations.ACTIVATIONS[name].settings()) if name in activations.ACTIVATIONS else []
+    allowed = {"kind", *required, *optional, *cls.derived, *PLACE, *own}
+    missing = [key for key in required if key not in entry]
+    unknown = sorted(key for key in entry if key not in allowed)
+    if missing or unknown:
+        wrong = f"lacks {', '.join(missing)}" if missing else f"has unknown keys {', '.join(map(str, unknown))}"
+        raise ValueError(f"a {cls.kind} layer's description {wrong}: it takes {', '.join(required)}"
+                         f"{' and ' + ', '.join(optional) if optional else ''}")
+    return {**optional, **{key: entry[key] for key in (*required, *optional) if key in entry}}
+
+
+def activation_of(entry: dict, name) -> activations.Activation:
+    """The activation ``name`` with its own settings from ``entry`` (leaky_relu's alpha)."""
+    if not isinstance(name, str) or name not in activations.ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of: {', '.join(activations.ACTIVATIONS)}")
+    own = {key: entry[key] for key in activations.ACTIVATIONS[name].settings() if key in entry}
+    for key, value in own.items():
+        checks.number(f"{name} {key}", value)
+    return type(activations.ACTIVATIONS[name])(**own)
+
+
+def stored(cls, parameters: dict, shapes: dict):
+    """An init that gives back the stored ``parameters`` (a model file's), once each is known to
+    have the shape the description gives it (``shapes``): nothing is built from a claim."""
+    for name, shape in shapes.items():
+        array = parameters.get(name)
+        if array is None:
+            raise ValueError(f"its parameter {name} is missing")
+        if tuple(array.shape) != tuple(shape):
+            raise ValueError(f"its {name} has shape {tuple(array.shape)}, but a {cls.kind} layer of this description "
+                             f"has {name} of shape {tuple(shape)}")
+    return lambda rng, n_out, n_in: tuple(parameters[name] for name in shapes)
 
 
 # -- the lessons' network, from its sizes ---------------------------------------------------------
@@ -304,6 +386,3 @@ def dense_layers(sizes, activation, output: str, init, dropout, seed, dtype) -> 
                             dropout=dropout if index < n_hidden else 0.0, rng=rng, dtype=dtype))
     return layers
 
-
-#: The layer classes a model file may name, by their ``kind``.
-LAYERS: dict[str, type[Layer]] = {Dense.kind: Dense}

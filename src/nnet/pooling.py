@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations, windows
-from .layers import Layer
+from .layers import Layer, described
 
 
 class _ShapeTaker(Layer):
@@ -144,6 +144,11 @@ class _Pool(_ShapeTaker):
 
     def _settings(self) -> dict:
         return {"size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
+
+    @classmethod
+    def from_description(cls, entry, input_shape, *, parameters=None, init="auto", rng=None, dtype=np.float32):
+        given = described(cls, entry, required=("size",), optional={"stride": None, "padding": 0})
+        return cls(given["size"], given["stride"], given["padding"], input_shape=input_shape, dtype=dtype)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -309,6 +314,11 @@ class Flatten(_ShapeTaker):
             return maps
         np.copyto(out, maps)
         return out
+
+    @classmethod
+    def from_description(cls, entry, input_shape, *, parameters=None, init="auto", rng=None, dtype=np.float32):
+        described(cls, entry, required=(), optional={})
+        return cls(input_shape=input_shape, dtype=dtype)
 
     def __repr__(self) -> str:
         return f"Flatten(input_shape={self.input_shape})"

@@ -43,11 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import activations, data, losses
+from . import activations, data, layer_kinds, limits, losses
 from ._version import __version__
 from ._safetensors import ModelFileError, little_endian, read_safetensors, write_safetensors
 from .history import History
-from .layers import LAYERS, Dense
+from .layers import Dense, Layer
 from .network import Network, layer_name
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load", "load_with_tensors", "read_safetensors", "save"]
@@ -203,23 +203,52 @@ def _parse_description(path, text: str) -> dict:
     return meta
 
 
-def _build_layers(path, meta: dict, tensors: dict) -> list[Dense]:
-    """The layers of the layer list, each built from its own stored tensors once their shapes
-    are known to be the ones the list says."""
+def _build_layers(path, meta: dict, tensors: dict) -> list[Layer]:
+    """The layers of the layer list, each built (by its kind's ``from_description``,
+    :mod:`nnet.layer_kinds`) from its own stored tensors once their shapes are known to be the
+    ones its description gives, on the output shape of the layer below."""
     entries = meta.get("layers")
     if not isinstance(entries, list) or not entries:
         raise ModelFileError(f"{path}: the nnet metadata has no layer list")
     dtype = meta.get("dtype")
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"{path}: dtype must be float32 or float64; got {brief(dtype)}")
-    if meta["format_version"] == 1:
+    version = meta["format_version"]
+    if version == 1:
         entries = _from_version_1(path, entries)
-    layers = []
+    layers: list[Layer] = []
+    shape = _input_shape(path, meta, entries)
     for index, entry in enumerate(entries):
         where = f"{path}: layer {index}"
-        if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str) or entry["kind"] not in LAYERS:
-            raise ModelFileError(f"{where}: kind must be one of {sorted(LAYERS)}; got {brief(entry)}")
-        layers.append(_dense(where, entry, meta["format_version"], index, len(entries), tensors, dtype))
+        try:
+            kind = layer_kinds.kind_of(entry)
+        except ValueError as problem:
+            raise ModelFileError(f"{where}: {problem}") from None
+        if version >= 2 and (entry.get("index") != index or entry.get("name") != layer_name(index, len(entries))):
+            raise ModelFileError(f"{where}: its index and name must be {index} and {layer_name(index, len(entries))!r}; "
+                                 f"got {brief(entry.get('index'))} and {brief(entry.get('name'))}")
+        if kind is Dense:  # its n_in is its own (a layer list that does not fit is refused as such below)
+            shape = (_dense(where, entry, version, index, tensors),)
+        arrays = {}
+        for name in kind.parameter_names:
+            tensor, array = f"layers.{index}.{name}", tensors.get(f"layers.{index}.{name}")
+            if array is None:
+                raise ModelFileError(f"{where}: tensor {tensor!r} is missing")
+            if array.dtype != dtype:
+                raise ModelFileError(f"{where}: tensor {tensor!r} is {array.dtype}; the model's dtype is {dtype}")
+            if not np.isfinite(array).all():
+                raise ModelFileError(f"{where}: tensor {tensor!r} holds NaN or infinite values")
+            arrays[name] = array
+        try:
+            layers.append(kind.from_description(entry, shape, parameters=arrays, dtype=dtype))
+        except (TypeError, ValueError) as error:
+            raise ModelFileError(f"{where} ({kind.kind}): {error}") from None
+        built = {"index": index, "name": layer_name(index, len(entries)), **layers[-1].describe()}
+        wrong = [key for key in {**entry, **built} if version >= 2 and entry.get(key) != built.get(key)]
+        if wrong and kind is not Dense:  # (a dense layer's entry was checked key by key)
+            raise ModelFileError(f"{where} ({kind.kind}): {wrong[0]} {brief(entry.get(wrong[0]))} does not describe "
+                                 f"the layer its settings and tensors build ({brief(built.get(wrong[0]))})")
+        shape = layers[-1].output_shape
     expected = {f"layers.{index}.{name}" for index, layer in enumerate(layers) for name in layer.parameters}
     unused = sorted(name for name in tensors if _LAYER_TENSOR.fullmatch(name) and name not in expected)
     if unused:
@@ -227,7 +256,18 @@ def _build_layers(path, meta: dict, tensors: dict) -> list[Dense]:
     return layers
 
 
-def _dense(where: str, entry: dict, version: int, index: int, count: int, tensors: dict, dtype: str) -> Dense:
+def _input_shape(path, meta: dict, entries: list) -> tuple[int, ...]:
+    """The shape of one input sample: the description's (a version-1 file's first layer's n_in)."""
+    shape = meta.get("input_shape") if meta["format_version"] >= 2 else [entries[0].get("n_in")]
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 3
+            and all(type(side) is int and 0 < side <= limits.MAX_PARAMETERS for side in shape)):
+        raise ModelFileError(f"{path}: input_shape must be 1 to 3 positive integers, such as [784] or [1, 28, 28]; "
+                             f"got {brief(shape)}")
+    return tuple(shape)
+
+
+def _dense(where: str, entry: dict, version: int, index: int, tensors: dict) -> int:
+    """A dense layer's entry checked key by key, and its tensors' shapes; returns its n_in."""
     n_in, n_out, name = entry.get("n_in"), entry.get("n_out"), entry.get("activation")
     if not (type(n_in) is int and type(n_out) is int and n_in > 0 and n_out > 0):
         raise ModelFileError(f"{where}: n_in and n_out must be positive integers; got {brief(n_in)}, {brief(n_out)}")
@@ -241,28 +281,12 @@ def _dense(where: str, entry: dict, version: int, index: int, count: int, tensor
     for key in settings:
         if type(entry[key]) not in (int, float):
             raise ModelFileError(f"{where}: {name} {key} must be a number; got {brief(entry[key])}")
-    if version >= 2 and (entry["index"] != index or entry["name"] != layer_name(index, count)):
-        raise ModelFileError(f"{where}: its index and name must be {index} and {layer_name(index, count)!r}; "
-                             f"got {brief(entry['index'])} and {brief(entry['name'])}")
-    arrays = {}
     for key, shape in (("W", (n_out, n_in)), ("b", (n_out,))):
         tensor = f"layers.{index}.{key}"
         array = tensors.get(tensor)
-        if array is None:
-            raise ModelFileError(f"{where}: tensor {tensor!r} is missing")
-        if array.shape != shape:
+        if array is not None and array.shape != shape:
             raise ModelFileError(f"{where}: tensor {tensor!r} has shape {array.shape}; the layer list says {shape}")
-        if array.dtype != dtype:
-            raise ModelFileError(f"{where}: tensor {tensor!r} is {array.dtype}; the model's dtype is {dtype}")
-        if not np.isfinite(array).all():
-            raise ModelFileError(f"{where}: tensor {tensor!r} holds NaN or infinite values")
-        arrays[key] = array
-    try:
-        activation = type(activations.ACTIVATIONS[name])(**{key: entry[key] for key in settings})
-        stored = lambda rng, n_out, n_in: (arrays["W"], arrays["b"])  # noqa: E731 - the file's own values
-        return Dense(n_in, n_out, activation, init=stored, dropout=entry["dropout"], dtype=dtype)
-    except (TypeError, ValueError) as error:
-        raise ModelFileError(f"{where}: {error}") from None
+    return n_in
 
 
 def _from_version_1(path, entries: list) -> list:

@@ -1,6 +1,6 @@
 """The speed room: what makes training fast, kept out of the modules that read like the lessons.
 
-Nothing here changes what is computed, only how fast. Three things:
+Nothing here changes what is computed, only how fast. Four things:
 
 ``Workspace``
     Every array one training step writes (the minibatch, each layer's z, a and δ, what a layer
@@ -14,6 +14,9 @@ Nothing here changes what is computed, only how fast. Three things:
     the way out everything is as it was.
 ``set_threads(n)``
     How many threads nnet's training uses, for the whole process (None: one per core).
+``Ahead``
+    Work done one step ahead in a background thread (the next minibatch, gathered and augmented
+    while this one trains): the same work in the same order as done in line, so the same result.
 
 Nothing is set when nnet is imported. One setting can only be made before NumPy is imported, so
 nnet leaves it to the program: ``OPENBLAS_THREAD_TIMEOUT=20`` makes OpenBLAS's idle threads
@@ -148,15 +151,22 @@ class Workspace:
         errors δ = ∂C/∂z.
     caches
         One dict per layer, for what it keeps between the forward and the backward pass.
+
+    With ``spare``, a second minibatch (x, targets, labels, weights) is kept, which the next
+    step's rows can be gathered into while this step trains (:class:`Ahead`), then swapped in
+    (:meth:`spare_rows`, :meth:`swap`).
     """
 
-    def __init__(self, layers, capacity: int, n_outputs: int, dtype, weighted: bool = False):
+    def __init__(self, layers, capacity: int, n_outputs: int, dtype, weighted: bool = False, spare: bool = False):
         dtype = np.dtype(dtype)
         self.capacity = capacity
-        self.x = np.empty((capacity, *layers[0].input_shape), dtype)
-        self.targets = np.empty((capacity, n_outputs), dtype)
-        self.labels = np.empty(capacity, np.int64)
-        self.weights = np.empty(capacity, dtype) if weighted else None
+
+        def minibatch():
+            return (np.empty((capacity, *layers[0].input_shape), dtype), np.empty((capacity, n_outputs), dtype),
+                    np.empty(capacity, np.int64), np.empty(capacity, dtype) if weighted else None)
+
+        self.x, self.targets, self.labels, self.weights = minibatch()
+        self._spare = minibatch() if spare else None
         self.zs = [np.empty((capacity, *layer.output_shape), dtype) for layer in layers]
         self.activations = [np.empty_like(z) for z in self.zs]
         self.deltas = [np.empty_like(z) for z in self.zs]
@@ -170,11 +180,70 @@ class Workspace:
             if not 0 < n <= self.capacity:
                 raise ValueError(f"a workspace for {self.capacity} rows cannot hold {n}")
             view = object.__new__(Workspace)
-            view.capacity, view.caches, view._views = n, self.caches, self._views
-            view.x, view.targets, view.labels = self.x[:n], self.targets[:n], self.labels[:n]
-            view.weights = None if self.weights is None else self.weights[:n]
+            view.capacity, view.caches, view._views, view._spare = n, self.caches, self._views, None
+            view.x, view.targets, view.labels, view.weights = _first(n, self.x, self.targets, self.labels, self.weights)
             view.zs = [z[:n] for z in self.zs]
             view.activations = [a[:n] for a in self.activations]
             view.deltas = [d[:n] for d in self.deltas]
             self._views[n] = view
         return view
+
+    def spare_rows(self, n: int) -> tuple:
+        """The first ``n`` rows of the spare minibatch: ``(x, targets, labels, weights)``."""
+        if self._spare is None:
+            raise ValueError("this workspace was made without a spare minibatch (spare=True)")
+        return _first(n, *self._spare)
+
+    def swap(self) -> None:
+        """Exchange the minibatch with the spare one, in this workspace and its views by rows."""
+        current = (self.x, self.targets, self.labels, self.weights)
+        self.x, self.targets, self.labels, self.weights = self._spare
+        self._spare = current
+        for n, view in self._views.items():
+            if view is not self:
+                view.x, view.targets, view.labels, view.weights = _first(n, self.x, self.targets, self.labels, self.weights)
+
+
+def _first(n: int, *arrays):
+    """The first n rows of each array (None stays None)."""
+    return tuple(None if array is None else array[:n] for array in arrays)
+
+
+# -- one step ahead ----------------------------------------------------------------------------
+
+
+class Ahead:
+    """Work done one step ahead, in one background thread: ``start(function, *args)`` begins
+    it, ``result()`` waits for it and returns what it returned (raising what it raised).
+
+    One piece of work at a time, in the order started, in a thread that flushes denormals as
+    the training thread does: work that depends only on its arguments gives what it gives in
+    line. ``close()`` waits for the work under way (a loop left early must not leave a thread
+    writing into arrays it reuses).
+    """
+
+    def __init__(self):
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnet-ahead",
+                                          initializer=_fpu.flush_denormals_in_this_thread)
+        self._pending = None
+
+    def start(self, function, *args) -> None:
+        if self._pending is not None:
+            raise RuntimeError("Ahead runs one piece of work at a time: take result() first")
+        self._pending = self._thread.submit(function, *args)
+
+    @property
+    def busy(self) -> bool:
+        return self._pending is not None
+
+    def result(self):
+        pending, self._pending = self._pending, None
+        if pending is None:
+            raise RuntimeError("no work was started")
+        return pending.result()
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending.exception()  # waited for; its failure no longer matters
+            self._pending = None
+        self._thread.shutdown(wait=True)

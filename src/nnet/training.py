@@ -12,8 +12,11 @@ and let the optimizer take a step. Around that loop this module adds what real t
 - a divergence guard: a cost that is not finite stops training, puts back the weights and
   optimizer state of the end of the last good epoch and raises :class:`DivergenceError`;
 - determinism: epoch e shuffles and draws its dropout masks from a generator seeded by
-  ``(seed, e)``, so the same seed and data give bit-identical weights, and a run resumed from a
-  checkpoint continues exactly as an uninterrupted one;
+  ``(seed, e)``, and augmentation distorts batch b from one seeded by ``(seed, e, b)``
+  (:mod:`nnet.minibatches`), so the same seed and data give bit-identical weights, and a run
+  resumed from a checkpoint continues exactly as an uninterrupted one;
+- augmentation (``augment=``, :class:`nnet.augment.Augmentation`): every training image
+  distorted afresh at every batch, the next batch prepared in a background thread;
 - data-parallel training (``comm=``, :mod:`nnet.distributed`): the steps of one process, taken by several.
 
 The loop asks of the network only its public face: ``examples`` (the data path's checked
@@ -30,7 +33,8 @@ import time
 
 import numpy as np
 
-from . import checks, distributed, metrics, optimizers, schedules, speed
+from . import checks, distributed, metrics, minibatches, optimizers, schedules, speed
+from .augment import Augmentation
 from .data import as_weights, split_validation
 from .history import EpochRecord, History
 from .hooks import Callback, DivergenceError, TrainingError, TrainingState  # noqa: F401 - all importable from here too
@@ -63,15 +67,19 @@ class Trainer:
         Shuffle the training examples every epoch (True, as the lessons do).
     comm : mpi4py communicator, optional
         Train data-parallel with its processes, each calling ``run`` alike (:mod:`nnet.distributed`).
+    augment : Augmentation, optional
+        Distort the training images afresh at every batch (:mod:`nnet.augment`).
 
     Attributes
     ----------
-    optimizer, schedule, history, base_learning_rate, next_epoch
+    optimizer, schedule, history, base_learning_rate, next_epoch, augment
+    ahead : bool
+        Prepare the next augmented batch in a background thread (True; the same weights either way).
     """
 
     def __init__(self, network, optimizer="sgd", *, epochs: int = 10, batch_size: int = 32, lr_schedule=None,
                  early_stopping: int | None = None, callbacks=(), seed: int | None = None, shuffle: bool = True,
-                 comm=None):
+                 comm=None, augment: Augmentation | None = None):
         self.network = network
         self.group = distributed.group(comm)
         self.epochs = checks.positive_int("epochs", epochs)
@@ -90,6 +98,9 @@ class Trainer:
         self.seed = checks.integer("seed", seed, minimum=0)
         self.shuffle = shuffle
         self.threads: int | None = None  # at most this many threads while training (None: nnet.speed's choice)
+        if augment is not None and not isinstance(augment, Augmentation):
+            raise TypeError(f"augment must be an nnet.augment.Augmentation (or None); got {augment!r}")
+        self.augment, self.ahead = augment, True
         self.history = History(seed=self.seed)
         self.next_epoch = 0
         self.best_cost = math.inf
@@ -108,6 +119,7 @@ class Trainer:
             "best_cost": self.best_cost,
             "best_parameters": None if self.best_parameters is None else self.best_parameters.copy(),
             "epochs_without_improvement": self.epochs_without_improvement,
+            "augment": None if self.augment is None else self.augment.settings(),
         }
 
     def restore(self, checkpoint: dict) -> None:
@@ -121,6 +133,12 @@ class Trainer:
         self.best_parameters = None if best is None else np.array(best, dtype=self.network.dtype)
         self.epochs_without_improvement = checks.integer(
             "checkpoint epochs_without_improvement", checkpoint["epochs_without_improvement"], minimum=0)
+        if checkpoint.get("augment") is not None:  # (checkpoints before augmentation have none)
+            stored = Augmentation(**checkpoint["augment"])
+            if self.augment is not None and self.augment != stored:
+                raise ValueError(f"the checkpoint's run augments with {stored}, not {self.augment}: a resumed run "
+                                 f"keeps its augmentation")
+            self.augment = stored
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, x, y, validation_data=None, sample_weight=None) -> History:
@@ -133,14 +151,20 @@ class Trainer:
                 network.examples(*validation_data)  # check once, before the first epoch
         batch_size = min(self.batch_size, len(examples))
         state = TrainingState(network, self, self.epochs, -(-len(examples) // batch_size), self.history)
+        ahead = self.ahead and self.augment is not None and not self.augment.is_identity
         space = speed.Workspace(network.layers, group.largest_shard(batch_size), network.n_outputs, network.dtype,
-                                weighted=examples.weights is not None)
-        step = distributed.shard_step(network, examples, space, group) if group.parallel else _step(network, examples, space)
-        with group.ending_the_job(agreed=DivergenceError):  # (met by every process at the same batch)
-            self._epochs(examples, step, space, validation_data, state, batch_size)
+                                weighted=examples.weights is not None, spare=ahead)
+        with group.agreement():  # augmenting samples that are not images: every process says so
+            feeder = minibatches.Feeder(examples, space, group, augment=self.augment, seed=self.seed, ahead=ahead)
+        step = distributed.shard_step(network, examples, group) if group.parallel else _step(network, examples)
+        try:
+            with group.ending_the_job(agreed=DivergenceError):  # (met by every process at the same batch)
+                self._epochs(examples, feeder, step, space, validation_data, state, batch_size)
+        finally:
+            feeder.close()
         return self.history
 
-    def _epochs(self, examples, step, space, validation_data, state: TrainingState, batch_size: int) -> None:
+    def _epochs(self, examples, feeder, step, space, validation_data, state: TrainingState, batch_size: int) -> None:
         network, group, n, batches = self.network, self.group, len(examples), state.batches
         # a regression network's R² over the epoch's batches, its sums centred on the targets' mean
         shift = None if examples.classifies else examples.targets.mean(axis=0, dtype=np.float64)
@@ -157,6 +181,7 @@ class Trainer:
                 self.optimizer.learning_rate = self.base_learning_rate * self.schedule.factor(epoch, self.epochs)
                 rng = np.random.default_rng([self.seed, epoch])
                 order = rng.permutation(n) if self.shuffle else np.arange(n)
+                feeder.epoch(epoch, order, batch_size)
                 np.copyto(last_good, network.parameters)
                 last_good_state = self.optimizer.state_dict()
                 for callback in self.callbacks:
@@ -166,7 +191,7 @@ class Trainer:
                 r2 = None if examples.classifies else metrics.RunningR2(shift=shift)
                 for batch in range(batches):
                     rows = order[batch * batch_size : (batch + 1) * batch_size]
-                    cost, batch_correct, stopped = step(rows, rng, asked)
+                    cost, batch_correct, stopped = step(rows, feeder.batch(batch), rng, asked)
                     if stopped:  # a process's callback asked to stop after the previous batch
                         break
                     if not math.isfinite(cost):
@@ -262,7 +287,7 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
         momentum: float | None = None, weight_decay: float | None = None, lr_schedule=None, validation_data=None,
         validation_split: int | float | None = None, early_stopping: int | None = None, callbacks=(),
         seed: int | None = None, shuffle: bool = True, resume: dict | None = None, sample_weight=None,
-        comm=None) -> History:
+        comm=None, augment: Augmentation | None = None) -> History:
     """Train ``network`` on (x, y) by minibatch gradient descent; ``net.fit(x, y, ...)`` is this.
 
     Parameters
@@ -270,7 +295,7 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
     x : array of shape (n, n_inputs)
         Floats, or uint8 pixels (kept as uint8 and scaled to [0, 1] batch by batch).
     y : int labels of shape (n,), or targets of shape (n, n_outputs) (values for regression)
-    epochs, batch_size, lr_schedule, early_stopping, callbacks, seed, shuffle, comm
+    epochs, batch_size, lr_schedule, early_stopping, callbacks, seed, shuffle, comm, augment
         As for :class:`Trainer`.
     optimizer : str or Optimizer
         ``sgd``, ``momentum``, ``nesterov``, ``adam``, ``adamw`` (see :mod:`nnet.optimizers`).
@@ -323,19 +348,19 @@ def fit(network, x, y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd
     else:
         optimizer = optimizers.get(optimizer, learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay)
     trainer = Trainer(network, optimizer, epochs=epochs, batch_size=batch_size, lr_schedule=lr_schedule,
-                      early_stopping=early_stopping, callbacks=callbacks, seed=seed, shuffle=shuffle, comm=comm)
+                      early_stopping=early_stopping, callbacks=callbacks, seed=seed, shuffle=shuffle, comm=comm,
+                      augment=augment)
     if resume is not None:
         trainer.restore(resume)
     return trainer.run(x, y, validation_data, sample_weight)
 
 
-def _step(network, examples, space: speed.Workspace):
-    """The training step of one process alone: ``step(rows, rng, asked)`` backpropagates the
-    batch ``rows`` into ``network.gradients`` and returns ``(cost, correct answers, False)``."""
+def _step(network, examples):
+    """The training step of one process alone: ``step(rows, batch, rng, asked)`` backpropagates
+    the batch ``rows``, gathered into the workspace ``batch`` (:mod:`nnet.minibatches`), into
+    ``network.gradients`` and returns ``(cost, correct answers, False)``."""
 
-    def step(rows, rng, asked):
-        batch = space if len(rows) == space.capacity else space.rows(len(rows))
-        examples.gather(rows, batch.x, batch.targets, batch.labels, batch.weights)
+    def step(rows, batch, rng, asked):
         cost = network.backprop_batch(batch, rng)
         return cost, examples.count_correct(batch.activations[-1], batch.labels), False
 
