@@ -15,10 +15,12 @@ the digests.
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import io
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ class Target:
 #: Inputs are written here to be read as files: in memory where Linux offers it (tens of thousands
 #: of files a minute would otherwise wait on the disk).
 _FOLDER = Path(tempfile.mkdtemp(prefix="nnet-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 
 
 def _file(data: bytes, name: str) -> Path:
@@ -293,6 +296,3 @@ def attack(name: str, data: bytes) -> None:
     TARGETS[name].read(data)
 
 
-def cleanup() -> None:
-    for path in _FOLDER.iterdir():
-        os.unlink(path)
