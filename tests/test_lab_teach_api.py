@@ -156,6 +156,17 @@ def test_ten_examples_average_to_the_negative_gradient_and_step_together(client,
     assert bad.status_code == 422
 
 
+def test_without_a_neuron_the_ten_examples_show_the_one_they_most_want_changed(client, network, data):
+    (x, y), _ = data
+    result = client.post("/api/backprop/batch", json={"count": 10, "seed": 3}).json()
+    rows = [entry["index"] for entry in result["examples"]]
+    each = [network.copy().backprop(x[row : row + 1], y[row : row + 1])[0][0] for row in rows]
+    wanted = np.abs(np.array(each)).sum(axis=(0, 2))  # per neuron of layer 0, summed over examples
+    assert result["layer"] == 0 and result["index"] == int(wanted.argmax())
+    assert wanted.max() > 0 and result["abs_max"] > 0  # not a neuron that is off for all ten
+    close(result["average"]["weights"], -np.mean(each, axis=0)[result["index"]])
+
+
 def test_edit_a_weight_and_the_output_changes(client, network, data):
     _, (x, _) = data
     before = client.post("/api/backprop", json={"digit": 0}).json()["output"]

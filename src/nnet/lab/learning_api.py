@@ -27,7 +27,7 @@ API = [
      "summary": "each example's desired change of one neuron's incoming weights (-dC_x/dw) and their average, "
                 "the negative gradient",
      "body": '{"examples": [{"set": "train"|"test", "index": i}, ...]} or {"count": 10, "seed": s} (random training '
-             'digits); "layer", "neuron"'},
+             'digits); "layer" (0), "neuron" (left out: the one the examples most want changed)'},
     {"method": "GET", "path": "/api/sandbox", "summary": "the sandbox: version, based_on (the served version), steps, "
                                                          "edits, undo (what can be undone, latest first)"},
     {"method": "POST", "path": "/api/sandbox/weight",
@@ -104,8 +104,8 @@ def openapi_paths(responses, posted, drawing) -> dict:
         "/api/backprop/batch": {"post": {
             "summary": "each example's desired change of a neuron's incoming weights, and their average",
             "operationId": "backprop_batch",
-            "requestBody": body({"type": "object", "required": ["layer", "neuron"], "properties": {**many, **neuron}}),
-            "responses": responses(200, {"type": "object", "required": ["examples", "average", "shape"]},
+            "requestBody": body({"type": "object", "properties": {**many, **neuron}}),
+            "responses": responses(200, {"type": "object", "required": ["examples", "average", "shape", "layer", "index"]},
                                    *posted, 404, 409, 422)}},
         "/api/sandbox": {"get": {"summary": "the sandbox's state", "operationId": "sandbox",
                                  "responses": responses(200, _SANDBOX)}},

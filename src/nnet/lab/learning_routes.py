@@ -242,7 +242,8 @@ def routes(lab, read_body, respond) -> list[Route]:
         images_only()
         x, labels, described = teaching.gather(teaching.examples(data))
         sandbox, _ = teaching.sandbox()
-        layer, index = _integer(data, "layer", 0, 2**31), _integer(data, "neuron", 0, 2**31)
+        layer = _integer(data, "layer", 0, 2**31, 0)
+        index = None if data.get("neuron") is None else _integer(data, "neuron", 0, 2**31)  # None: the busiest
         with sandbox.lock:
             try:
                 result = teach.desired_changes(sandbox.network, x, labels, layer, index)

@@ -174,7 +174,7 @@ def backprop_one(network: Network, x: np.ndarray, label: int, *, neurons=(), inp
     }
 
 
-def desired_changes(network: Network, x: np.ndarray, labels: np.ndarray, layer: int, index: int,
+def desired_changes(network: Network, x: np.ndarray, labels: np.ndarray, layer: int, index: int | None,
                     input_shape=(28, 28)) -> dict:
     """Each example's desired change of one neuron's incoming weights, and their average.
 
@@ -187,7 +187,8 @@ def desired_changes(network: Network, x: np.ndarray, labels: np.ndarray, layer: 
     ----------
     x : ndarray of shape (n, n_inputs)
     labels : int ndarray of shape (n,)
-    layer, index : the neuron
+    layer, index : the neuron; ``index`` None: the neuron of ``layer`` these examples most want
+        changed (the largest summed |∂C_x/∂w|: a neuron that is off for all of them wants nothing)
 
     Returns
     -------
@@ -196,21 +197,24 @@ def desired_changes(network: Network, x: np.ndarray, labels: np.ndarray, layer: 
     ``average`` (``weights``, ``bias``, ``cost``: the mean of the examples'), ``shape`` and
     ``abs_max`` (the largest |value| among them all, for one colour scale).
     """
-    _check_neuron(network, layer, index)
+    _check_neuron(network, layer, 0 if index is None else index)
     x = _one(x)
     labels = np.asarray(labels, dtype=np.int64)
-    changes, biases, each = [], [], []
+    weights, biases, each = [], [], []
     for row in range(len(x)):
         with np.errstate(over="ignore", invalid="ignore"):
             trace = network.backprop(x[row : row + 1], labels[row : row + 1], record=True)
         _finite(trace, f"example {row}")
         dW, db = trace.gradients[layer]
         target = network.examples(x[row : row + 1], labels[row : row + 1]).targets[0]
-        changes.append(-dW[index].astype(np.float64))
-        biases.append(-float(db[index]))
+        weights.append(-dW.astype(np.float64))
+        biases.append(-db.astype(np.float64))
         each.append({"label": int(labels[row]), "answer": int(answers(trace.output)[0]), "cost": float(trace.cost),
                      "outputs": significant(target - trace.output[0])})
-    changes = np.array(changes)
+    if index is None:
+        index = int(np.abs(np.array(weights)).sum(axis=(0, 2)).argmax())
+    changes = np.array([change[index] for change in weights])
+    biases = [float(bias[index]) for bias in biases]
     average = changes.mean(axis=0)
     first = layer == 0 and int(np.prod(input_shape)) == network.layers[0].n_in
     for entry, change, bias in zip(each, changes, biases):

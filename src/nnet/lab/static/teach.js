@@ -287,13 +287,14 @@ export function createTeach(lab) {
 
   // -- ten examples ------------------------------------------------------------------------------
   async function loadBatch() {
-    const neuron = state.neuron || { layer: 0, index: 0 };
+    // No neuron chosen yet: the server picks the first layer's neuron these ten most want changed.
+    const chosen = state.neuron ? { layer: state.neuron.layer, neuron: state.neuron.index } : { layer: 0 };
     const body = state.batch ? { examples: state.batch.examples.map((e) => ({ set: e.set, index: e.index })) }
       : { count: 10, seed: state.seed };
     try {
-      const batch = await postJSON("/api/backprop/batch", { ...body, layer: neuron.layer, neuron: neuron.index });
+      const batch = await postJSON("/api/backprop/batch", { ...body, ...chosen });
       state.batch = batch;
-      drawBatch(batch, neuron);
+      drawBatch(batch, { layer: batch.layer, index: batch.index });
     } catch (error) {
       $("batch-result").textContent = error.message;
     }
