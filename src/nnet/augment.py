@@ -130,10 +130,17 @@ class Augmentation:
         every = {name: float(getattr(self, name)) for name in SETTINGS}
         return {name: value for name, value in every.items() if value != DEFAULT_SETTINGS[name]} if changed else every
 
+    @property
+    def setting(self) -> dict[str, float] | None:
+        """What a run's ``augment`` setting keeps (:mod:`nnet.runs`): the settings, None for an
+        augmentation that moves nothing."""
+        return None if self.is_identity else self.settings()
+
     def __str__(self) -> str:
         """The written form :meth:`parse` reads, such as ``shift=2,rotation=10``: the settings
-        that differ from the defaults (``none`` for none)."""
-        return ",".join(f"{name}={value:g}" for name, value in self.settings(changed=True).items()) or "none"
+        that differ from the defaults, and sigma with alpha (``none`` for none)."""
+        shown = {**self.settings(changed=True), **({"sigma": self.sigma} if self.alpha else {})}
+        return ",".join(f"{name}={value:g}" for name, value in shown.items()) or "none"
 
     @property
     def is_identity(self) -> bool:
