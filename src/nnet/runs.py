@@ -96,6 +96,46 @@ PRESETS = {
         "validation": 0.1,
     },
 }
+# The best networks nnet trains on MNIST in 15 minutes on two cores (benchmarks/ladder.py and the
+# README have the measurements): the whole `nnet train` command, on all 60,000 training images.
+PRESETS["best-mlp"] = {
+    "hidden": [800],
+    "activation": "relu",
+    "output": "softmax",
+    "cost": "cross_entropy",
+    "init": "auto",
+    "optimizer": "momentum",
+    "learning_rate": 0.05,
+    "momentum": 0.9,
+    "batch_size": 64,
+    "epochs": 60,
+    "lr_schedule": "cosine",
+    "augment": Augmentation(alpha=34.0, sigma=4.0).settings(),  # Simard et al.'s elastic distortion
+    "validation": 0,
+}
+PRESETS["conv"] = {  # the book's conv net (chapter 6), ReLU, its images shifted, turned, scaled and slanted
+    "layers": [
+        {"kind": "conv2d", "out_channels": 20, "kernel_size": 5},
+        {"kind": "max_pool2d", "size": 2},
+        {"kind": "conv2d", "out_channels": 40, "kernel_size": 5},
+        {"kind": "max_pool2d", "size": 2},
+        {"kind": "flatten"},
+        {"kind": "dense", "n_out": 100},
+    ],
+    "activation": "relu",
+    "output": "softmax",
+    "cost": "cross_entropy",
+    "init": "auto",
+    "optimizer": "momentum",
+    "learning_rate": 0.05,
+    "momentum": 0.9,
+    "batch_size": 64,
+    "epochs": 20,
+    "lr_schedule": "cosine",
+    "augment": Augmentation(shift=2.0, rotation=10.0, scale=0.1, shear=10.0).settings(),
+    "validation": 0,
+}
+
 #: What the table preset changes for regression.
 TABLE_REGRESSION = {"output": "identity", "cost": "quadratic"}
 
