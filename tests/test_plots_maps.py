@@ -49,6 +49,8 @@ def test_filters_of_a_deeper_layer_are_a_row_per_map_and_a_column_per_input(conv
         plots.plot_filters(net, layer=1)
     with pytest.raises(ValueError, match="no convolutional layer"):
         plots.plot_filters(nnet.Network([4, 3], seed=0))
+    with pytest.raises(ValueError, match="layer 0 is a conv2d layer: weights are a dense layer's"):
+        plots.plot_weights(net, layer=0)
 
 
 def test_feature_maps_are_the_traces_activations(conv, tmp_path):
