@@ -176,3 +176,17 @@ def test_a_batch_of_another_size_in_between_changes_nothing():
     layer.forward(x, cache=cache)
     layer.forward(x[:2] * 7, cache=cache)
     np.testing.assert_array_equal(layer.forward(x, cache=cache), alone)
+
+
+def test_prediction_and_evaluation_of_wide_maps_go_in_smaller_slices(monkeypatch):
+    """A conv layer's output is wide (Nielsen's first: 11,520 numbers a sample): predict and
+    evaluate feed fewer rows at once, so their memory stays bounded, with the same answers."""
+    net = network()
+    x, y = images(40)
+    assert net._slice_rows == min(nnet.network.EVALUATION_BATCH, nnet.network.EVALUATION_NUMBERS // 192)
+    whole, scores = net.forward(x), net.evaluate(x, y)
+    monkeypatch.setattr(nnet.network, "EVALUATION_NUMBERS", 192 * 7)  # slices of 7 rows
+    assert net._slice_rows == 7
+    np.testing.assert_allclose(net.forward(x), whole, rtol=1e-6, atol=1e-7)
+    assert net.evaluate(x, y).cost == pytest.approx(scores.cost, rel=1e-5)
+    assert net.evaluate(x, y).accuracy == scores.accuracy

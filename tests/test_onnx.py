@@ -113,3 +113,25 @@ def test_without_onnx_one_line_says_how_to_install(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r'exporting to ONNX needs the onnx package: pip install "nnet\[onnx\]"'):
         nnet.export_onnx(Network([2, 2]), tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_a_conv_network_exports_with_its_maps(tmp_path, dtype="float32"):
+    """Conv (padded, strided), max and average pooling (padded), dropout, flatten, dense: the
+    graph answers as nnet does, from uint8 pixels. (float32: onnxruntime's CPU provider has no
+    float64 convolution.)"""
+    from nnet import layer_kinds
+
+    entries = [{"kind": "dropout", "rate": 0.1}, {"kind": "conv2d", "out_channels": 4, "kernel_size": 5, "activation": "relu"},
+               {"kind": "max_pool2d", "size": 3, "stride": 2, "padding": 1},
+               {"kind": "conv2d", "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1, "activation": "tanh"},
+               {"kind": "avg_pool2d", "size": 2, "padding": 1}, {"kind": "flatten"},
+               {"kind": "dense", "n_out": 12, "activation": "relu", "dropout": 0.3},
+               {"kind": "dense", "n_out": 10, "activation": "softmax"}]
+    net = Network(layer_kinds.build(entries, (1, 28, 28), seed=0, dtype=dtype), cost="cross_entropy")
+    (x_train, y_train), (x_test, _) = nnet.datasets.load_mnist()
+    net.fit(x_train[:500], y_train[:500], epochs=1, batch_size=50, seed=0)
+    net.metadata = {"input": {"shape": [28, 28], "preprocessing": "uint8 pixels / 255"}}
+    path = nnet.export_onnx(net, tmp_path / "conv.onnx")
+    out = run(path, x_test[:200])
+    np.testing.assert_allclose(out["probabilities"], net.forward(x_test[:200]), rtol=TOLERANCE, atol=TOLERANCE)
+    np.testing.assert_array_equal(out["label"], net.predict(x_test[:200]))

@@ -130,10 +130,17 @@ class Augmentation:
         every = {name: float(getattr(self, name)) for name in SETTINGS}
         return {name: value for name, value in every.items() if value != DEFAULT_SETTINGS[name]} if changed else every
 
+    @property
+    def setting(self) -> dict[str, float] | None:
+        """What a run's ``augment`` setting keeps (:mod:`nnet.runs`): the settings, None for an
+        augmentation that moves nothing."""
+        return None if self.is_identity else self.settings()
+
     def __str__(self) -> str:
         """The written form :meth:`parse` reads, such as ``shift=2,rotation=10``: the settings
-        that differ from the defaults (``none`` for none)."""
-        return ",".join(f"{name}={value:g}" for name, value in self.settings(changed=True).items()) or "none"
+        that differ from the defaults, and sigma with alpha (``none`` for none)."""
+        shown = {**self.settings(changed=True), **({"sigma": self.sigma} if self.alpha else {})}
+        return ",".join(f"{name}={value:g}" for name, value in shown.items()) or "none"
 
     @property
     def is_identity(self) -> bool:
@@ -231,28 +238,36 @@ def elastic_displacement(n: int, shape: tuple[int, int], rng: np.random.Generato
     Returns ``(dy, dx)``, float32 (n, H, W) each.
 
     The smoothing is separable, ``G_rows @ field @ G_colsᵀ`` with ``G[i, k]`` the Gaussian
-    weight of pixel k seen from pixel i (beyond the image the field counts as 0): a matrix
-    product along the rows of every image at once, then one along the columns."""
+    weight of pixel k seen from pixel i (beyond the image the field counts as 0), and linear:
+    for u uniform in [0, 1), the field 2u - 1 smooths to ``2 G u Gᵀ - G 1 Gᵀ``. Each product is
+    one matrix product for the whole batch: along the rows of every image, then along the
+    columns of every image, read transposed (so the result is too: (dy, dx) are views)."""
     cache = {} if cache is None else cache
     height, width = shape
     # one block per image, (dy, dx): drawn in the order of the images (see Augmentation.__call__)
     field = rng.random(out=scratch(cache, "field", (n, 2, height, width), COORDINATE), dtype=COORDINATE)
-    field *= 2.0
-    field -= 1.0
-    planes = field.reshape(2 * n, height, width)
+    across, down = _gaussian_matrix(width, sigma, cache), _gaussian_matrix(height, sigma, cache)
     along_rows = scratch(cache, "along_rows", (2 * n, height, width), COORDINATE)
-    np.matmul(planes, _gaussian_matrix(width, sigma).T, out=along_rows)
-    np.matmul(_gaussian_matrix(height, sigma) * COORDINATE(alpha), along_rows, out=planes)
-    return field[:, 0], field[:, 1]
+    np.matmul(field.reshape(2 * n * height, width), across.T, out=along_rows.reshape(2 * n * height, width))
+    columns = scratch(cache, "columns", (2 * n, width, height), COORDINATE)
+    np.copyto(columns, along_rows.transpose(0, 2, 1))
+    smooth = scratch(cache, "smooth", (n, 2, width, height), COORDINATE)  # each plane transposed
+    np.matmul(columns.reshape(2 * n * width, height), down.T * COORDINATE(2.0 * alpha),
+              out=smooth.reshape(2 * n * width, height))
+    smooth -= (down.sum(axis=1)[:, None] * across.sum(axis=1)[None, :]).T * COORDINATE(alpha)  # α G 1 Gᵀ
+    return smooth[:, 0].transpose(0, 2, 1), smooth[:, 1].transpose(0, 2, 1)
 
 
-def _gaussian_matrix(size: int, sigma: float) -> np.ndarray:
+def _gaussian_matrix(size: int, sigma: float, cache: dict) -> np.ndarray:
     """(size, size) float32: row i holds the Gaussian weights exp(-(i - k)² / 2σ²) / (σ √(2π))
-    of the pixels k within GAUSSIAN_REACH σ of i."""
-    distance = np.subtract.outer(np.arange(size), np.arange(size)).astype(np.float64)
-    weights = np.exp(-0.5 * (distance / sigma) ** 2) / (sigma * np.sqrt(2.0 * np.pi))
-    weights[np.abs(distance) > GAUSSIAN_REACH * sigma] = 0.0
-    return weights.astype(COORDINATE)
+    of the pixels k within GAUSSIAN_REACH σ of i (kept in ``cache``)."""
+    key = ("gaussian", size, sigma)
+    if key not in cache:
+        distance = np.subtract.outer(np.arange(size), np.arange(size)).astype(np.float64)
+        weights = np.exp(-0.5 * (distance / sigma) ** 2) / (sigma * np.sqrt(2.0 * np.pi))
+        weights[np.abs(distance) > GAUSSIAN_REACH * sigma] = 0.0
+        cache[key] = weights.astype(COORDINATE)
+    return cache[key]
 
 
 def resample(images: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarray | None = None,

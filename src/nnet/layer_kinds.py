@@ -17,6 +17,8 @@ A run's ``layers`` setting (:mod:`nnet.runs`) and a model file's layer list
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .convolution import Conv2D
@@ -84,3 +86,70 @@ def build(entries, input_shape, *, parameters=None, init="auto", seed: int | Non
 def settings_of(layers) -> list[dict]:
     """Each layer's settings (:meth:`nnet.Layer.settings`): the list :func:`build` reads back."""
     return [layer.settings() for layer in layers]
+
+
+# -- the written form: nnet train --layers ------------------------------------------------------------
+
+#: How ``nnet train --layers`` writes a layer list (each word one layer, comma-separated).
+WRITTEN = """\
+conv20x5    a convolution: 20 feature maps, 5x5 filters (conv32x3p1: padding 1; conv8x3s2: stride 2)
+maxpool2    max-pooling over 2x2 windows (avgpool2: average pooling)
+100         a fully connected layer of 100 neurons (the maps below are flattened first)
+dropout0.5  the rate of the layer before it; first, or after pooling, a dropout layer of its own"""
+
+_CONV = re.compile(r"conv(\d+)x(\d+)((?:[ps]\d+)*)")
+_POOL = re.compile(r"(max|avg)pool(\d+)")
+_DROPOUT = re.compile(r"dropout(0?\.\d+|0)")
+
+
+def parse(text: str) -> list[dict]:
+    """The layer list written as ``conv20x5,maxpool2,conv40x5,maxpool2,100`` (see
+    :data:`WRITTEN`): descriptions without activations (the run's ``activation`` fills them
+    in). Raises ValueError naming the word it cannot read."""
+    entries: list[dict] = []
+    for word in (part.strip().lower() for part in str(text).split(",")):
+        conv, pool, dropout = _CONV.fullmatch(word), _POOL.fullmatch(word), _DROPOUT.fullmatch(word)
+        if conv:
+            entry = {"kind": "conv2d", "out_channels": int(conv[1]), "kernel_size": int(conv[2])}
+            for option, value in re.findall(r"([ps])(\d+)", conv[3]):
+                entry["padding" if option == "p" else "stride"] = int(value)
+            entries.append(entry)
+        elif pool:
+            entries.append({"kind": f"{pool[1]}_pool2d", "size": int(pool[2])})
+        elif dropout and entries and entries[-1]["kind"] in ("conv2d", "dense") and "dropout" not in entries[-1]:
+            entries[-1]["dropout"] = float(dropout[1])
+        elif dropout:
+            entries.append({"kind": "dropout", "rate": float(dropout[1])})
+        elif word.isdigit():
+            if any(entry["kind"] in MAPS for entry in entries) and not any(e["kind"] == "flatten" for e in entries):
+                entries.append({"kind": "flatten"})
+            entries.append({"kind": "dense", "n_out": int(word)})
+        else:
+            raise ValueError(f"layers: cannot read {word!r}; write layers such as conv20x5,maxpool2,100,dropout0.5")
+    return entries
+
+
+def written(entries) -> str:
+    """A layer list in the written form of :func:`parse` (flatten left implicit): ``conv20x5-maxpool2-100``."""
+    words = []
+    for entry in entries:
+        kind = entry.get("kind")
+        if kind == "conv2d":
+            size = entry["kernel_size"]
+            words.append(f"conv{entry['out_channels']}x{size if isinstance(size, int) else 'x'.join(map(str, size))}"
+                         + "".join(f"{key[0]}{entry[key]}" for key in ("padding", "stride")
+                                   if isinstance(entry.get(key), int) and entry[key] != (key == "stride")))
+        elif kind in ("max_pool2d", "avg_pool2d"):
+            size = entry["size"]
+            words.append(f"{kind[:3]}pool{size if isinstance(size, int) else 'x'.join(map(str, size))}")
+        elif kind == "dense":
+            words.append(str(entry["n_out"]))
+        elif kind == "dropout":
+            words.append(f"dropout{entry['rate']:g}")
+        if kind in ("conv2d", "dense") and entry.get("dropout"):
+            words.append(f"dropout{entry['dropout']:g}")
+    return "-".join(words)
+
+
+#: The kinds whose samples are feature maps (channels, height, width).
+MAPS = ("conv2d", "max_pool2d", "avg_pool2d")

@@ -33,9 +33,9 @@ from . import data, losses, metrics, training
 from .layers import Layer, checked_sizes, dense_layers
 from .speed import Workspace
 
-#: Inputs are fed forward in slices of this many rows by predict and evaluate, which bounds
-#: their memory whatever the size of x.
-EVALUATION_BATCH = 4096
+#: Inputs are fed forward by predict and evaluate in slices of at most EVALUATION_BATCH rows, and
+#: of at most EVALUATION_NUMBERS numbers in the widest layer's output (a conv layer's maps are wide):
+EVALUATION_BATCH, EVALUATION_NUMBERS = 4096, 1 << 22  # their memory is bounded whatever the size of x
 SPARE_GRADIENTS = 3  #: free entries after the gradients (``gradient_buffer``), for nnet.distributed's tally
 
 
@@ -258,29 +258,27 @@ class Network:
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, x, *, record: bool = False):
-        """Feed x forward through every layer (in prediction mode: no dropout).
+        """Feed x forward through every layer (in prediction mode: no dropout): the output layer's
+        activations, (n, n_outputs) (for a softmax output, a probability per class); with
+        ``record``, a :class:`Trace` of every layer's z and a instead.
 
-        Parameters
-        ----------
-        x : array of shape (n, n_inputs), or (n_inputs,) for one sample, or (n, 28, 28)
-            Floats, or uint8 pixels (scaled to [0, 1]).
-        record : bool
-            Return a :class:`Trace` with every layer's z and a instead of only the output.
-
-        Returns
-        -------
-        ndarray of shape (n, n_outputs): the output layer's activations (for a softmax output,
-        a probability per class); or a Trace
+        x : (n, n_inputs), or (n_inputs,) for one sample, or (n, 28, 28): floats, or uint8 pixels
+        (scaled to [0, 1]).
         """
         x = data.as_inputs(x, self.input_shape, self.dtype, self._reader)
         if record:
             return self._trace(data.scaled(x, self.dtype))
-        if len(x) > EVALUATION_BATCH:
-            return np.concatenate([self.forward(part) for part in _slices(x)])
+        if len(x) > self._slice_rows:
+            return np.concatenate([self.forward(part) for part in _slices(x, self._slice_rows)])
         a = data.scaled(x, self.dtype)
         for layer in self.layers:
             a = layer.forward(a)
         return a
+
+    @property
+    def _slice_rows(self) -> int:
+        """How many rows predict and evaluate feed forward at once (see EVALUATION_NUMBERS)."""
+        return max(1, min(EVALUATION_BATCH, EVALUATION_NUMBERS // max(self.sizes)))
 
     def _trace(self, x: np.ndarray) -> Trace:
         """Feed scaled inputs forward keeping every layer's z and a."""
@@ -303,7 +301,7 @@ class Network:
         examples = self.examples(x, y)
         cost_sum, correct, r2 = 0.0, 0, metrics.RunningR2()
         labels = examples.labels if examples.classifies else examples.targets
-        for part, targets, truth in zip(_slices(examples.x), _slices(examples.targets), _slices(labels)):
+        for part, targets, truth in zip(*(_slices(array, self._slice_rows) for array in (examples.x, examples.targets, labels))):
             trace = self._trace(data.scaled(part, self.dtype))
             cost_sum += self.cost.total(trace.zs[-1], trace.output, targets, self.layers[-1].activation)
             correct += examples.count_correct(trace.output, truth)
@@ -395,6 +393,6 @@ class Network:
         return f"layer 0 ({type(first).__name__} {first.n_in} -> {first.n_out})"
 
 
-def _slices(array: np.ndarray):
-    """array in consecutive slices of EVALUATION_BATCH rows."""
-    return (array[start : start + EVALUATION_BATCH] for start in range(0, len(array), EVALUATION_BATCH))
+def _slices(array: np.ndarray, rows: int):
+    """array in consecutive slices of ``rows`` rows."""
+    return (array[start : start + rows] for start in range(0, len(array), rows))

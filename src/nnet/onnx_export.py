@@ -7,7 +7,8 @@ package: ``pip install "nnet[onnx]"``)::
       |  table models: missing numbers (NaN) -> the training median, then (x - mean) / scale
       |  image models: pixels * (1/255)
     Gemm (x Wᵀ + b) and the activation, layer after layer (Sigmoid, Tanh, Relu, LeakyRelu,
-    Softmax; identity adds nothing)
+    Softmax; identity adds nothing); a convolutional network's rows reshaped to its maps first,
+    then Conv, MaxPool, AveragePool and Flatten (dropout is nothing at prediction time)
       |
     classifier:  "probabilities" (n, n_outputs), "label" int64 (n,): the brightest output (a
                  single output neuron: 1 where it exceeds 0.5), an index into the classes
@@ -78,10 +79,20 @@ def export_onnx(network, path, *, inputs: str = "auto") -> Path:
                   helper.make_node("Sub", ["filled", constant("mean", mean)], ["centred"]),
                   helper.make_node("Div", ["centred", constant("scale", scale)], ["standardised"])]
         x = "standardised"
+    if len(network.input_shape) > 1:  # the rows as the first layer's maps
+        nodes.append(helper.make_node("Reshape", [x, _int64(initializers, "maps", [-1, *network.input_shape])], ["x0"]))
+        x = "x0"
     for index, layer in enumerate(network.layers):
+        if layer.kind in ("max_pool2d", "avg_pool2d", "flatten", "dropout"):
+            x = _shaping(helper, nodes, layer, x, index)
+            continue
         W, b = constant(f"layers.{index}.W", layer.W), constant(f"layers.{index}.b", layer.b)
         z = f"z{index}"
-        nodes.append(helper.make_node("Gemm", [x, W, b], [z], transB=1))
+        if layer.kind == "conv2d":
+            nodes.append(helper.make_node("Conv", [x, W, b], [z], kernel_shape=list(layer.kernel_size),
+                                          strides=list(layer.stride), pads=[*layer.padding, *layer.padding]))
+        else:
+            nodes.append(helper.make_node("Gemm", [x, W, b], [z], transB=1))
         name = layer.activation.name
         if name == "identity":
             x = z
@@ -121,6 +132,20 @@ def export_onnx(network, path, *, inputs: str = "auto") -> Path:
     return path
 
 
+def _shaping(helper, nodes: list, layer, x: str, index: int) -> str:
+    """The node of a layer without weights: pooling (nnet's padding never wins a max, and counts
+    as zeros in an average, as ONNX's does), flatten; dropout passes x on at prediction time."""
+    if layer.kind == "dropout":
+        return x
+    if layer.kind == "flatten":
+        nodes.append(helper.make_node("Flatten", [x], [f"a{index}"], axis=1))
+        return f"a{index}"
+    operator, extra = ("MaxPool", {}) if layer.kind == "max_pool2d" else ("AveragePool", {"count_include_pad": 1})
+    nodes.append(helper.make_node(operator, [x], [f"a{index}"], kernel_shape=list(layer.kernel_size),
+                                  strides=list(layer.stride), pads=[*layer.padding, *layer.padding], **extra))
+    return f"a{index}"
+
+
 def _input_kind(inputs: str, network, preprocessing) -> str:
     if inputs not in ("auto", "table", "pixels", "floats"):
         raise ValueError(f"inputs must be auto, table, pixels or floats; got {inputs!r}")
@@ -130,7 +155,7 @@ def _input_kind(inputs: str, network, preprocessing) -> str:
         return inputs
     if preprocessing is not None:
         return "table"
-    images = list(network.input_shape) in ([28, 28], [784]) and "pixels" in str(network.metadata.get("input", {}).get(
+    images = list(network.input_shape) in ([28, 28], [784], [1, 28, 28]) and "pixels" in str(network.metadata.get("input", {}).get(
         "preprocessing", "uint8 pixels"))
     return "pixels" if images else "floats"
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import activations, checks, initializers, limits, losses, metrics, optimizers, schedules
+from . import activations, checks, initializers, layer_kinds, limits, losses, metrics, optimizers, schedules
+from .augment import Augmentation
+from .callbacks import MaxNorm
 from .datasets import INPUT_PREPROCESSING
 from .network import Network
 from .training import Trainer
@@ -47,10 +49,17 @@ DEFAULTS = {
     "task": None,  # classification or regression; None: inferred from the target column
     "text": [],  # columns read as text (categories) even if they hold numbers
     "drop": [],  # columns left out
+    # past the lessons: any layers, augmentation, the book's expanded training set, max-norm
+    "layers": None,  # the layers below the output layer, as descriptions (nnet.layer_kinds); None: hidden's
+    "augment": None,  # an augmentation's settings (nnet.augment.Augmentation), None for none
+    "expand_shifts": False,  # train on every image and its copies moved one pixel up, down, left, right
+    "max_norm": None,  # cap every neuron's incoming weights (a filter's) at this norm after each step
 }
 
 #: The settings that say how a table is read (not in a checkpoint written before tables).
 TABLE_SETTINGS = ("target", "task", "text", "drop")
+#: The settings a checkpoint written before them lacks (their defaults then apply).
+NEWER_SETTINGS = (*TABLE_SETTINGS, "layers", "augment", "expand_shifts", "max_norm")
 
 #: Named sets of settings; settings given explicitly override them.
 PRESETS = {
@@ -87,6 +96,46 @@ PRESETS = {
         "validation": 0.1,
     },
 }
+# The best networks nnet trains on MNIST in 15 minutes on two cores (benchmarks/ladder.py and the
+# README have the measurements): the whole `nnet train` command, on all 60,000 training images.
+PRESETS["best-mlp"] = {
+    "hidden": [1600],
+    "activation": "relu",
+    "output": "softmax",
+    "cost": "cross_entropy",
+    "init": "auto",
+    "optimizer": "momentum",
+    "learning_rate": 0.05,
+    "momentum": 0.9,
+    "batch_size": 64,
+    "epochs": 40,
+    "lr_schedule": "cosine",
+    "augment": Augmentation(shift=1.0, alpha=25.0, sigma=4.0).settings(),  # Simard's elastic distortion, milder
+    "validation": 0,
+}
+PRESETS["conv"] = {  # the book's conv net (chapter 6), ReLU, its images shifted, turned, scaled and slanted
+    "layers": [
+        {"kind": "conv2d", "out_channels": 20, "kernel_size": 5},
+        {"kind": "max_pool2d", "size": 2},
+        {"kind": "conv2d", "out_channels": 40, "kernel_size": 5},
+        {"kind": "max_pool2d", "size": 2},
+        {"kind": "flatten"},
+        {"kind": "dense", "n_out": 100},
+    ],
+    "activation": "relu",
+    "output": "softmax",
+    "cost": "cross_entropy",
+    "init": "auto",
+    "optimizer": "momentum",
+    "learning_rate": 0.05,
+    "momentum": 0.9,
+    "batch_size": 64,
+    "epochs": 15,
+    "lr_schedule": "cosine",
+    "augment": Augmentation(shift=2.0, rotation=10.0, scale=0.1, shear=10.0).settings(),
+    "validation": 0,
+}
+
 #: What the table preset changes for regression.
 TABLE_REGRESSION = {"output": "identity", "cost": "quadratic"}
 
@@ -146,6 +195,20 @@ def check_setting(name: str, value):
         if not isinstance(value, list) or not all(isinstance(column, str) and column for column in value):
             raise ValueError(f"{name} must be a list of column names; got {value!r}")
         return value
+    if name == "layers":
+        return None if value is None else layer_kinds.check(value)
+    if name == "augment":
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError(f"augment must be an augmentation's settings such as {{'shift': 2, 'rotation': 10}}; got {value!r}")
+        return Augmentation(**value).settings()  # (TypeError for an unknown name)
+    if name == "expand_shifts":
+        if not isinstance(value, bool):
+            raise ValueError(f"expand_shifts must be true or false; got {value!r}")
+        return value
+    if name == "max_norm":
+        return None if value is None else checks.number(name, value, minimum=0.0, open_min=True)
     raise ValueError(f"unknown setting {name!r}; the settings are {', '.join(DEFAULTS)}")
 
 
@@ -173,9 +236,22 @@ def resolve(given: dict, preset: str | None = None, task: str | None = None) -> 
     return settings
 
 
-def build_network(settings: dict, n_inputs: int, n_outputs: int) -> Network:
-    """The network the settings describe, for ``n_inputs`` inputs and ``n_outputs`` outputs.
-    Raises ValueError, before allocating anything, for more than ``limits.MAX_PARAMETERS``."""
+def build_network(settings: dict, n_inputs: int, n_outputs: int, image_shape=None) -> Network:
+    """The network the settings describe, for ``n_inputs`` inputs and ``n_outputs`` outputs:
+    ``hidden`` layers of ``activation``, or the ``layers`` listed (those without an activation
+    take ``activation``; a list with convolutions or pooling takes the images as one map of
+    ``image_shape``), then the output layer. Raises ValueError, before allocating anything, for
+    more than ``limits.MAX_PARAMETERS``."""
+    if settings.get("layers"):
+        entries = [{"activation": settings["activation"], **entry} if entry.get("kind") in ("dense", "conv2d") else entry
+                   for entry in settings["layers"]]
+        entries.append({"kind": "dense", "n_out": n_outputs, "activation": settings["output"]})
+        maps = any(entry.get("kind") in layer_kinds.MAPS for entry in entries)
+        if maps and (image_shape is None or len(image_shape) != 2 or image_shape[0] * image_shape[1] != n_inputs):
+            raise ValueError(f"convolution and pooling layers take images; these {n_inputs} inputs are not ones")
+        shape = (1, *image_shape) if maps else (n_inputs,)
+        layers = layer_kinds.build(entries, shape, init=settings["init"], seed=settings["seed"], dtype=settings["dtype"])
+        return Network(layers, cost=settings["cost"], task=settings.get("task"))
     sizes = [n_inputs, *settings["hidden"], n_outputs]
     if limits.dense_parameters(sizes) > limits.MAX_PARAMETERS:
         raise ValueError(f"a {'-'.join(map(str, sizes))} network would have {limits.dense_parameters(sizes):,} "
@@ -198,9 +274,12 @@ def build_trainer(network: Network, settings: dict, callbacks=(), comm=None) -> 
     Records in ``settings`` the optimizer's values in use (its own defaults for those that were
     None), so that a model file says what was done."""
     optimizer = optimizers.get(settings["optimizer"], **{name: settings[name] for name in OPTIMIZER_SETTINGS})
+    if settings.get("max_norm"):
+        callbacks = [*callbacks, MaxNorm(settings["max_norm"])]
+    augment = Augmentation(**settings["augment"]) if settings.get("augment") else None
     trainer = Trainer(network, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"],
                       lr_schedule=settings["lr_schedule"], early_stopping=settings["early_stopping"],
-                      callbacks=callbacks, seed=settings["seed"], comm=comm)
+                      callbacks=callbacks, seed=settings["seed"], comm=comm, augment=augment)
     settings["learning_rate"] = optimizer.learning_rate
     settings["momentum"] = getattr(optimizer, "momentum", None)
     settings["weight_decay"] = optimizer.weight_decay

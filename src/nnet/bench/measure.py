@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 
-from .runners import N_TRAIN, RUNNERS, SETTLE_SECONDS, Config, Result, TorchRunner, floats, weights_of
+from . import conv
+from .runners import N_TRAIN, RUNNERS, SETTLE_SECONDS, Config, Result, TorchRunner, floats, reference, weights_of
 
 def training_flops(sizes: list[int], samples: int) -> float:
     """Matrix-product FLOPs of training on ``samples`` samples: the forward products, the weight
@@ -72,10 +73,8 @@ def set_threads(threads: int, libraries=("nnet", "pytorch", "scikit-learn")) -> 
 def run_config(config: Config, libraries: list[str], repeats: int, data, log, *, memory: bool = True, threads: int = 1) -> dict:
     x_all, y_all = data
     x, y = x_all[: config.samples], y_all[: config.samples]
-    import nnet
-
-    reference = nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
-    weights = weights_of(reference)
+    network = reference(config)
+    weights = weights_of(network)
     runners = [RUNNERS[name](config, weights, x, y) for name in libraries]
     results = {runner.name: Result(config.name, runner.name) for runner in runners}
     action = "train" if config.kind == "train" else "predict"
@@ -90,7 +89,7 @@ def run_config(config: Config, libraries: list[str], repeats: int, data, log, *,
             getattr(runner, action)(seed=repeat) if action == "train" else runner.predict()
             results[runner.name].seconds.append(time.perf_counter() - started)
         log(".")
-    summary = summarize(config, results)
+    summary = summarize(config, results, network)
     if memory:
         for name in libraries:
             summary["libraries"][name]["peak_memory_mb"] = peak_memory(config, name, threads)
@@ -98,10 +97,12 @@ def run_config(config: Config, libraries: list[str], repeats: int, data, log, *,
     return summary
 
 
-def summarize(config: Config, results: dict[str, Result]) -> dict:
+def summarize(config: Config, results: dict[str, Result], network) -> dict:
     rows = {}
     torch_seconds = results["pytorch"].median() if "pytorch" in results else None
-    gemm = gemm_rate(config.sizes, config.batch_size) if config.kind == "train" else None
+    step = conv.products(network, config.batch_size)  # (the dense ones are training_flops's and gemm_rate's)
+    gemm = (conv.gemm_rate(step) if config.layers else gemm_rate(config.sizes, config.batch_size)) \
+        if config.kind == "train" else None
     for name, result in results.items():
         seconds = result.median()
         row = {
@@ -110,7 +111,7 @@ def summarize(config: Config, results: dict[str, Result]) -> dict:
             "vs_pytorch": None if torch_seconds is None else torch_seconds / seconds,
         }
         if config.kind == "train":
-            flop_rate = training_flops(config.sizes, config.samples) / seconds / 1e9
+            flop_rate = conv.flops(step, config.samples / config.batch_size) / seconds / 1e9
             row.update(
                 seconds_per_epoch=seconds * N_TRAIN / config.samples,
                 gflops=flop_rate,
@@ -157,9 +158,9 @@ bench.set_threads(threads, [library])
 config = bench.CONFIGS[name]
 (x, y), _ = datasets.load_mnist()
 x, y = x[: config.samples], y[: config.samples]
-reference = nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
-runner = bench.RUNNERS[library](config, bench.runners.weights_of(reference), x, y)
-del reference
+network = bench.runners.reference(config)
+runner = bench.RUNNERS[library](config, bench.runners.weights_of(network), x, y)
+del network
 runner.train(seed=0) if config.kind == "train" else runner.predict()
 with open("/proc/self/status") as status:
     print(next(line.split()[1] for line in status if line.startswith("VmHWM")))

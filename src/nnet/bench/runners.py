@@ -24,6 +24,7 @@ class Config:
     batch_size: int = 128
     kind: str = "train"  # or "predict"
     samples: int = N_TRAIN  # samples timed per repeat: a whole epoch for training
+    layers: str | None = None  # a convolutional network, as nnet train --layers writes it (sizes: [784, 10])
 
 
 CONFIGS = {
@@ -35,6 +36,10 @@ CONFIGS = {
         Config("deep", "[784, 1024, 1024, 10] ReLU, Adam, batch 128", [784, 1024, 1024, 10], "relu", "adam", 1e-3, None, 128),
         Config("predict-1", "[784, 100, 10] inference, batch 1", [784, 100, 10], batch_size=1, kind="predict", samples=3_000),
         Config("predict-1000", "[784, 100, 10] inference, batch 1000", [784, 100, 10], batch_size=1000, kind="predict", samples=20_000),
+        Config("nielsen-conv", "Nielsen's conv 20-40 5x5, FC 100, momentum, batch 64", [784, 10], learning_rate=0.05,
+               batch_size=64, samples=12_000, layers="conv20x5,maxpool2,conv40x5,maxpool2,100"),
+        Config("conv-32-64", "conv 32-64 3x3, pool, FC 128, momentum, batch 64", [784, 10], learning_rate=0.05,
+               batch_size=64, samples=6_000, layers="conv32x3,conv64x3,maxpool2,128"),
     )
 }
 
@@ -50,8 +55,19 @@ class Result:
 
 
 def weights_of(network) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Copies of every layer's (W, b): the initial weights every library starts from."""
-    return [(layer.W.copy(), layer.b.copy()) for layer in network.layers]
+    """Copies of every learned layer's (W, b): the initial weights every library starts from."""
+    return [(layer.W.copy(), layer.b.copy()) for layer in network.layers if layer.parameters]
+
+
+def reference(config: Config):
+    """The configuration's network in nnet (seed 0): the initial weights and the shapes."""
+    import nnet
+
+    if config.layers:
+        from .conv import network
+
+        return network(config.layers)
+    return nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
 
 
 class NnetRunner:
@@ -61,8 +77,8 @@ class NnetRunner:
         import nnet
 
         self.config = config
-        self.network = nnet.Network(config.sizes, activation=config.activation, output="softmax", cost="cross_entropy", seed=0)
-        for layer, (W, b) in zip(self.network.layers, weights):
+        self.network = reference(config)
+        for layer, (W, b) in zip([layer for layer in self.network.layers if layer.parameters], weights):
             layer.W, layer.b = W, b
         self.initial = self.network.parameters.copy()
         self.x, self.y = x, y  # uint8 pixels, int labels: nnet's own path
@@ -91,6 +107,14 @@ class TorchRunner:
 
         self.torch = torch
         self.config = config
+        self.x = torch.from_numpy(floats(x))
+        self.y = torch.from_numpy(y.astype(np.int64))
+        if config.layers:
+            from .conv import torch_model
+
+            self.model, self.x = torch_model(reference(config), weights, torch), self.x.reshape(-1, 1, 28, 28)
+            self.initial = [p.detach().clone() for p in self.model.parameters()]
+            return
         layers = []
         for index, (W, b) in enumerate(weights):
             linear = torch.nn.Linear(W.shape[1], W.shape[0])
@@ -102,8 +126,6 @@ class TorchRunner:
                 layers.append(torch.nn.Sigmoid() if config.activation == "sigmoid" else torch.nn.ReLU())
         self.model = torch.nn.Sequential(*layers)
         self.initial = [p.detach().clone() for p in self.model.parameters()]
-        self.x = torch.from_numpy(floats(x))
-        self.y = torch.from_numpy(y.astype(np.int64))
 
     def _optimizer(self):
         torch, config = self.torch, self.config

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nnet.runs import DEFAULTS, TABLE_SETTINGS, check_setting
+from nnet.runs import DEFAULTS, NEWER_SETTINGS, check_setting
 from nnet.training import Callback
 
 from . import EXIT_INTERRUPTED, _term
@@ -55,9 +55,9 @@ def load_resume(where: str, given: dict, preset: str | None, names) -> tuple:
     # The file's description (digest, checkpoint state ...) is rebuilt on every save: keep none of
     # it on the network, or nnet.save would carry the stale entries into the new files.
     network.metadata = {}
-    if not isinstance(stored, dict) or any(name not in stored for name in names if name not in TABLE_SETTINGS):
+    if not isinstance(stored, dict) or any(name not in stored for name in names if name not in NEWER_SETTINGS):
         raise CLIError(f"{file}: a checkpoint without the settings of `nnet train`; resume it from Python with fit(resume=...)")
-    try:  # the file's settings go through the same checks as the options (those of a table: older files lack them)
+    try:  # the file's settings go through the same checks as the options (older files lack the newer ones)
         settings = {name: check_setting(name, stored.get(name, DEFAULTS.get(name))) for name in names}
     except (TypeError, ValueError) as failure:
         raise CLIError(f"{file}: the checkpoint's training settings are damaged: {failure}") from None

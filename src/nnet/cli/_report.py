@@ -8,15 +8,21 @@ from . import _term
 
 
 def headline(settings, data, n_train, validation) -> str:
-    sizes = "-".join(map(str, [data.train[0].shape[1], *settings["hidden"], len(data.classes)]))
+    from nnet.augment import Augmentation
+    from nnet.layer_kinds import written
+
+    hidden_layers = written(settings["layers"]) if settings.get("layers") else "-".join(map(str, settings["hidden"]))
+    sizes = "-".join(str(part) for part in [data.train[0].shape[1], hidden_layers, len(data.classes)] if part != "")
     n_val = 0 if validation is None else len(validation[0])
-    hidden = f"{settings['activation']} hidden, " if settings["hidden"] else ""
+    hidden = f"{settings['activation']} hidden, " if settings["hidden"] or settings.get("layers") else ""
     return (
         f"training {sizes} ({hidden}{settings['output']} output, {settings['cost']} cost) on "
         f"{data.name}: {n_train:,} training, {n_val:,} validation, {len(data.test[0]):,} test "
         f"{'rows' if data.kind == 'table' else 'images'}; "
         f"{settings['optimizer']}, learning rate {settings['learning_rate']:g}, batch {settings['batch_size']}, "
         f"{settings['epochs']} epochs, seed {settings['seed']}"
+        + (f"; augmented ({Augmentation(**settings['augment'])})" if settings.get("augment") else "")
+        + ("; expanded by one-pixel shifts" if settings.get("expand_shifts") else "")
     )
 
 

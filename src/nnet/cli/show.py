@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ._term import CLIError
 
-HELP = "draw a picture of a model: history, weights, activations, backprop, confusion, mistakes, means"
+HELP = "draw a picture of a model: history, weights, activations, backprop, confusion, mistakes, means, filters, feature maps, augmentation"
 DESCRIPTION = """\
 Draw one of the pictures of nnet.plots for a saved model, as PNG or SVG (by --out's suffix):
 
@@ -20,6 +20,9 @@ Draw one of the pictures of nnet.plots for a saved model, as PNG or SVG (by --ou
   confusion     the confusion matrix on the test images: mistakes red on their own scale
   mistakes      the test images the model gets wrong
   means         the average test image of each class
+  filters       a convolutional layer's filters (--layer, default the first): its shared weights
+  feature-maps  one test image (--index or --digit, or your own --image) through the feature maps
+  augment       what the model's augmentation (or --augment SPEC) does to a few test digits
 
 The pictures that need images use the test part of --dataset (default: the model's own). A
 table model draws its history, weights and (a classifier) the confusion matrix of its test
@@ -32,17 +35,21 @@ examples:
   nnet show model.safetensors activations --image my_digit.jpg --out mine.png
   nnet show model.safetensors backprop --digit 8 --out learn.png
   nnet show model.safetensors weights --since-start --out learned.png
-  nnet show model.safetensors mistakes --dataset fashion-mnist --out wrong.png"""
+  nnet show model.safetensors mistakes --dataset fashion-mnist --out wrong.png
+  nnet show conv.safetensors filters --out filters.png
+  nnet show conv.safetensors feature-maps --digit 7 --out maps.png
+  nnet show conv.safetensors augment --augment affine,elastic --out augment.png"""
 
 #: The pictures drawn from the test images.
-NEEDS_DATA = ("activations", "backprop", "confusion", "mistakes", "means")
+NEEDS_DATA = ("activations", "backprop", "confusion", "mistakes", "means", "feature-maps", "augment")
 
 
 def _pictures() -> list[str]:
     try:
         from nnet import plots
     except ImportError:  # drawing needs nothing at parse time; run() reports the missing piece
-        return ["history", "weights", "activations", "backprop", "confusion", "mistakes", "means"]
+        return ["history", "weights", "activations", "backprop", "confusion", "mistakes", "means", "filters", "feature-maps",
+                "augment"]
     return list(plots.PICTURES)
 
 
@@ -51,13 +58,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("what", metavar="WHAT", choices=_pictures(), help=f"one of: {', '.join(_pictures())}")
     parser.add_argument("--out", metavar="FILE", help="the picture file, .png or .svg (default WHAT.png)")
     parser.add_argument("--index", type=int, default=0, metavar="I", help="activations: which test image (default 0)")
-    parser.add_argument("--digit", type=int, metavar="N", help="backprop: which test image (default 0); the same as --index")
+    parser.add_argument("--digit", type=int, metavar="N", help="backprop, feature-maps, augment: which test image (default 0); the same as --index")
     parser.add_argument("--label", type=int, metavar="K",
                         help="backprop: the answer it should give (default: the test image's own label)")
-    parser.add_argument("--image", metavar="FILE", help="activations, backprop: draw your own image instead of a test image")
+    parser.add_argument("--image", metavar="FILE", help="activations, backprop, feature-maps: draw your own image instead of a test image")
     parser.add_argument("--since-start", action="store_true",
                         help="weights: draw how they changed since training began (rebuilt from the model's settings)")
-    parser.add_argument("--layer", type=int, default=0, metavar="L", help="weights: which Dense layer, from 0 (default 0)")
+    parser.add_argument("--layer", type=int, metavar="L", help="weights: which Dense layer, from 0 (default 0); filters: which conv layer (default the first)")
+    parser.add_argument("--augment", metavar="SPEC", help="augment: the augmentation to show (default the model's own), such as affine,elastic")
     from .data import DATASET_HELP
 
     parser.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"the images for activations, backprop, confusion, mistakes, means: {DATASET_HELP}. Default: the model's own")
@@ -78,7 +86,7 @@ def run(args) -> int:
     index = args.index if args.digit is None else args.digit
     if args.what == "backprop" and args.image and args.label is None:
         raise CLIError("backprop with --image needs --label K: the answer your image should give")
-    if args.what in ("activations", "backprop") and args.image:
+    if args.what in ("activations", "backprop", "feature-maps") and args.image:
         from nnet.datasets import IMAGE_SIDE
         from nnet.images import to_mnist
 
@@ -94,8 +102,9 @@ def run(args) -> int:
         check_fits(network, data, args.model)
         x, y = data.test
     try:
-        plots.render(args.what, network, x=x, y=y, index=index, layer=args.layer, path=out, label=args.label,
-                     since_start=args.since_start)
+        plots.render(args.what, network, x=x, y=y, index=index, path=out, label=args.label, since_start=args.since_start,
+                     layer=args.layer if args.layer is not None or args.what == "filters" else 0,
+                     augmentation=_augmentation(args, network))
     except ValueError as failure:  # a layer or index out of range, a model without history ...
         raise CLIError(str(failure)) from None
     if args.json:
@@ -117,3 +126,24 @@ def _table_rows(args, network):
     features, y, _, _ = model_table_rows(network, model=args.model, dataset=args.dataset, target=None, split="test")
     x, _ = model_inputs(network, model_preprocessing(network, args.model), features)
     return x, y
+
+
+def _augmentation(args, network):
+    """The augmentation the augment picture shows: --augment's, else the model's own."""
+    from nnet.augment import Augmentation
+
+    if args.what != "augment":
+        return None
+    if args.augment:
+        try:
+            return Augmentation.parse(args.augment)
+        except ValueError as failure:
+            raise CLIError(f"--augment {args.augment}: {failure}") from None
+    stored = (network.metadata.get("training") or {}).get("augment")
+    if not isinstance(stored, dict):
+        raise CLIError(f"{args.model} was trained without augmentation: give --augment SPEC (such as affine,elastic) to "
+                       f"see what one does")
+    try:
+        return Augmentation(**stored)
+    except (TypeError, ValueError) as failure:
+        raise CLIError(f"{args.model}: its training settings' augment is damaged: {failure}") from None

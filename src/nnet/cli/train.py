@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 from nnet import distributed
+from nnet.augment import RECIPES, Augmentation
+from nnet.layer_kinds import WRITTEN, parse as parse_layers
 from nnet.runs import DEFAULTS, PRESETS, check_setting
 from nnet.training import DivergenceError
 
@@ -52,11 +54,26 @@ or for regression an identity output and the quadratic cost (the targets standar
 --text COL,... reads columns as categories even if they hold numbers; --drop COL,... leaves
 columns out (an id, say). A CSV of pixels with a label column and no --target is images.
 
---preset lesson is the lessons' network; options given explicitly override a preset.
+--preset lesson is the lessons' network; best-mlp (fully connected) and conv (convolutional)
+are the best networks nnet trains on MNIST within 15 minutes on two cores (about 99.2% and 99.5%
+test accuracy). Options given explicitly override a preset.
 
 --checkpoint-dir DIR saves DIR/checkpoint.safetensors after every epoch; --resume DIR
 continues from it with the settings stored there (only --epochs may change, to extend the
-run), ending with the same weights as an uninterrupted run."""
+run), ending with the same weights as an uninterrupted run.
+
+--layers lists any layers below the output layer, comma-separated, such as
+conv20x5,maxpool2,conv40x5,maxpool2,100:
+{layers}
+--augment distorts every training image afresh at every batch, drawn from the seed (a resumed
+run distorts as the uninterrupted one did): settings shift=PIXELS, rotation=DEGREES,
+scale=FRACTION, shear=DEGREES, alpha=PIXELS, sigma=PIXELS (Simard's elastic distortion), and
+recipes, read left to right (--augment affine,elastic or --augment elastic,alpha=20):
+{recipes}
+--expand-shifts trains on every image and its copies moved one pixel up, down, left and right
+(the book's expanded training set, five times the images).""".format(
+    layers="\n".join("  " + line for line in WRITTEN.splitlines()),
+    recipes="\n".join(f"  {name:<11} {recipe}" for name, recipe in RECIPES.items()))
 EXAMPLES = """\
 examples:
   nnet train                                   # the defaults; saves model.safetensors
@@ -64,6 +81,9 @@ examples:
   nnet train --hidden 256,128 --epochs 20 --out big.safetensors
   nnet train --preset lesson                   # 784-30-10 sigmoid, quadratic cost, SGD 3.0
   nnet train --preset lesson --epochs 5        # a preset with one setting changed
+  nnet train --preset conv                     # ~99.5% in under 15 minutes on two cores
+  nnet train --layers conv20x5,maxpool2,conv40x5,maxpool2,100 --augment shifts --epochs 5
+  nnet train --hidden 800 --augment elastic --epochs 30 --max-norm 3
   nnet train --optimizer adam --learning-rate 0.001 --dropout 0.2 --early-stopping 3
   nnet train --dataset fashion-mnist           # downloads it on first use
   nnet train --dataset ./my_digits.npz --validation 0.1
@@ -128,7 +148,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     # Every option defaults to None, so that the ones given explicitly can be told apart.
     net = parser.add_argument_group("the network")
-    net.add_argument("--preset", choices=sorted(PRESETS), help="a named set of settings: lesson is the lessons' 784-30-10 sigmoid network; table (chosen by itself with --target) suits tables")
+    net.add_argument("--preset", choices=sorted(PRESETS), help="a named set of settings: lesson is the lessons' 784-30-10 sigmoid network; best-mlp and conv the best fully connected and convolutional networks in 15 minutes; table (chosen by itself with --target) suits tables")
     net.add_argument("--hidden", type=_setting("hidden", _hidden), metavar="SIZES", help="hidden layer sizes, comma-separated (default 128; 'none' for no hidden layer)")
     net.add_argument("--activation", choices=list(activations.ACTIVATIONS), help="σ of the hidden layers (default relu)")
     net.add_argument("--output", choices=list(activations.ACTIVATIONS), help="σ of the output layer (default softmax)")
@@ -136,6 +156,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--init", choices=["auto", *initializers.INITIALIZERS], help="initial weights (default auto: he for relu, normal for sigmoid, xavier otherwise)")
     net.add_argument("--dropout", type=_setting("dropout", _number), metavar="RATE", help="dropout rate of each hidden layer (default 0)")
     net.add_argument("--dtype", choices=["float32", "float64"], help="floating-point type (default float32)")
+    net.add_argument("--layers", type=_setting("layers", parse_layers), metavar="LAYERS", help="the layers below the output layer instead of --hidden, such as conv20x5,maxpool2,conv40x5,maxpool2,100 (see above)")
 
     learn = parser.add_argument_group("learning")
     learn.add_argument("--optimizer", choices=list(optimizers.OPTIMIZERS), help="default momentum")
@@ -146,7 +167,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     learn.add_argument("--batch-size", type=_setting("batch_size", _integer), metavar="N", help="samples per minibatch (default 64)")
     learn.add_argument("--epochs", type=_setting("epochs", _integer), metavar="N", help="passes over the training data (default 10)")
     learn.add_argument("--early-stopping", type=_setting("early_stopping", _integer), metavar="N", help="stop after N epochs without a lower validation cost, keeping the best epoch's weights")
-    learn.add_argument("--seed", type=_setting("seed", _integer), metavar="N", help="seeds the initial weights, shuffling and dropout (default 0)")
+    learn.add_argument("--seed", type=_setting("seed", _integer), metavar="N", help="seeds the initial weights, shuffling, dropout and augmentation (default 0)")
+    learn.add_argument("--augment", type=_setting("augment", lambda text: Augmentation.parse(text).setting), metavar="SPEC", help="distort the training images afresh every batch: shift=2,rotation=10 ..., or recipes shifts, affine, elastic (see above)")
+    learn.add_argument("--expand-shifts", action="store_true", default=None, help="train on every image and its four one-pixel shifts (the book's expanded training set)")
+    learn.add_argument("--max-norm", type=_setting("max_norm", _number), metavar="C", help="cap each neuron's incoming weights (a filter's) at norm C after every step")
 
     data = parser.add_argument_group("data and files")
     data.add_argument("--dataset", metavar="NAME_OR_PATH", help=f"{DATASET_HELP}. Default: mnist")
@@ -212,10 +236,16 @@ def _run(args, group) -> int:
             (x_train, y_train), validation = data.train, data.validation
         else:
             (x_train, y_train), validation = _split(data, settings, "validation" in given)
+            if settings["expand_shifts"]:
+                from nnet.augment import expand_by_shifts
+
+                x_train, y_train = expand_by_shifts(x_train, y_train, image_shape=data.image_shape)
+        if data.kind == "table" and (settings["augment"] or settings["expand_shifts"]):
+            raise CLIError("--augment and --expand-shifts move the pixels of images; a table's rows have none")
         data_seconds = time.perf_counter() - reading
         try:
             if checkpoint is None:
-                network = runs.build_network(settings, x_train.shape[1], len(data.classes))
+                network = runs.build_network(settings, x_train.shape[1], len(data.classes), data.image_shape)
             elif network.n_inputs != x_train.shape[1] or network.n_outputs != len(data.classes):
                 raise CLIError(f"the checkpoint's network ({network.sizes}) does not fit the dataset {data.name}")
             progress = None if quiet else Progress()

@@ -77,6 +77,10 @@ API = [
              '| {"image": "data:image/png;base64,..."} | {"input": [784 numbers in 0..1]}',
      "returns": "version, input (784 values in 0..1), layers [{index, name, size, activation, range, z, a}], "
                 "probabilities, prediction, label, ms"},
+    {"method": "POST", "path": "/api/feature-maps",
+     "summary": "one drawing (as for /api/predict) through a convolutional network: the feature maps of every "
+                "layer whose output is maps",
+     "returns": "version, layers [{index, name, kind, shape [C, H, W], maps, low, high, data: base64 uint8 maps}]"},
     {"method": "GET", "path": "/api/neuron/{layer}/{index}",
      "summary": "neuron {index} of Dense layer {layer} (0 = the first hidden layer): incoming weights, shape, "
                 "bias; 404 if there is no such neuron"},
@@ -184,6 +188,10 @@ def create_app(
         data = payloads.parse_json(await _read_body(request))
         return _json(await run_in_threadpool(lab.predict, data))
 
+    async def feature_maps(request: Request) -> Response:
+        data = payloads.parse_json(await _read_body(request))
+        return _json(await run_in_threadpool(lab.feature_maps, data))
+
     async def neuron(request: Request) -> Response:
         served = lab.current()
         layer, index = (integer_text(request.path_params[key]) for key in ("layer", "index"))
@@ -263,6 +271,7 @@ def create_app(
         Route("/api/model", model_info),
         Route("/api/model/save", save_model, methods=["POST"]),
         Route("/api/predict", predict, methods=["POST"]),
+        Route("/api/feature-maps", feature_maps, methods=["POST"]),
         Route("/api/neuron/{layer}/{index}", neuron),
         Route("/api/digits", digits),
         Route("/api/train", train_status),

@@ -10,6 +10,7 @@ This module is all the model logic the page needs; the page only draws what it r
 
 from __future__ import annotations
 
+import base64
 import math
 
 import numpy as np
@@ -202,3 +203,33 @@ def neuron(network: Network, layer: int, index: int, input_shape: list[int]) -> 
         "bias": finite(round(float(target.b[index]), DECIMALS)),
         "abs_max": finite(float(np.abs(weights).max())),
     }
+
+
+#: The most feature maps of one layer sent to the page (the first ones).
+MAX_MAPS = 64
+
+
+def feature_maps(network: Network, x: np.ndarray) -> dict:
+    """One input through a convolutional network, the feature maps of every layer whose output
+    is maps (convolution, pooling, dropout after them), compact for the page.
+
+    Returns ``{"layers": [...]}``, one entry per such layer: index, name, kind, ``shape`` [C, H, W]
+    of its output, ``maps`` (how many are sent: the first MAX_MAPS), ``low`` and ``high`` (each
+    map's least and largest activation) and ``data``: base64 of the maps as uint8, each scaled
+    from its own low..high to 0..255 (a map of one value is all 0), map after map, row after row.
+    A network without feature maps gives an empty list.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        trace = network.forward(x, record=True)
+    count, layers = len(network.layers), []
+    for index, (layer, a) in enumerate(zip(network.layers, trace.activations[1:])):
+        if len(layer.output_shape) != 3:
+            continue
+        maps = _checked(a.reshape(1, -1), index, count, "a").reshape(layer.output_shape)[:MAX_MAPS].astype(np.float64)
+        low, high = maps.min(axis=(1, 2)), maps.max(axis=(1, 2))
+        span = np.where(high > low, high - low, 1.0)
+        scaled = np.rint((maps - low[:, None, None]) / span[:, None, None] * 255).astype(np.uint8)
+        layers.append({"index": index, "name": layer_name(index, count), "kind": layer.kind,
+                       "shape": list(layer.output_shape), "maps": len(maps), "low": rounded(low), "high": rounded(high),
+                       "data": base64.b64encode(scaled.tobytes()).decode("ascii")})
+    return {"layers": layers}

@@ -127,6 +127,15 @@ DOCUMENT = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": _DRAWING}}},
             "responses": _responses(200, {"allOf": [_FORWARD, {"required": ["version", "ms"]}]}, *_POSTED, 409, 422),
         }},
+        "/api/feature-maps": {"post": {
+            "summary": "one drawing through a convolutional network's feature maps",
+            "operationId": "feature_maps",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _DRAWING}}},
+            "responses": _responses(200, {"type": "object", "required": ["version", "layers"],
+                                          "properties": {"layers": {"type": "array", "items": {
+                                              "type": "object", "required": ["index", "shape", "maps", "data"]}}}},
+                                    *_POSTED, 409, 422),
+        }},
         "/api/neuron/{layer}/{index}": {"get": {
             "summary": "neuron {index} of layer {layer}: its incoming weights and bias",
             "operationId": "neuron",

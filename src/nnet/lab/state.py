@@ -152,6 +152,13 @@ class Lab:
         result = explain.forward_pass(served.network, x, served.classes)
         return {"version": served.version, **result, "ms": round((time.perf_counter() - started) * 1000, 3)}
 
+    def feature_maps(self, data) -> dict:
+        """``POST /api/feature-maps``: a checked drawing through the served network's feature maps."""
+        self._images_only("feature maps")
+        served = self.current()
+        x = payloads.drawing(data, served.network.n_inputs)
+        return {"version": served.version, **explain.feature_maps(served.network, x)}
+
     def save(self) -> dict:
         """``POST /api/model/save``: the served model to the server-side ``save_path``."""
         if self.save_path is None:

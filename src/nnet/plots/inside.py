@@ -39,6 +39,9 @@ def plot_weights(network: Network, layer: int = 0, path=None, max_neurons: int =
         raise ValueError(f"layer must be in 0..{n_layers - 1} (the network has {n_layers} Dense layers); got {layer!r}")
     if max_neurons < 1:
         raise ValueError(f"max_neurons must be a positive integer; got {max_neurons!r}")
+    if network.layers[layer].kind != "dense":
+        raise ValueError(f"layer {layer} is a {network.layers[layer].kind} layer: weights are a dense layer's "
+                         f"(a conv2d layer's are drawn by filters)")
     W = network.layers[layer].W
     if since_start:
         W = W.astype(np.float64) - initial_weights(network, layer)

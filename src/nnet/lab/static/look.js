@@ -45,6 +45,7 @@ export function createLook(lab) {
 
   function showResult(result, { speak = false } = {}) {
     state.result = result;
+    document.dispatchEvent(new CustomEvent("nnet:result", { detail: result }));   // feature-maps.js draws a conv net's maps
     if (!result) {
       $("layers").innerHTML = '<p class="empty">Waiting for a drawing…</p>';
       view.layout = "";
