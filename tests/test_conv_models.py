@@ -190,3 +190,14 @@ def test_prediction_and_evaluation_of_wide_maps_go_in_smaller_slices(monkeypatch
     np.testing.assert_allclose(net.forward(x), whole, rtol=1e-6, atol=1e-7)
     assert net.evaluate(x, y).cost == pytest.approx(scores.cost, rel=1e-5)
     assert net.evaluate(x, y).accuracy == scores.accuracy
+
+
+def test_a_conv_network_from_nnets_own_names_builds_each_layer_on_the_one_below():
+    import nnet
+
+    net = nnet.Network([nnet.Conv2D(1, 4, 5, input_shape=(1, 28, 28)), nnet.MaxPool2D(2), nnet.Dropout(0.1),
+                        nnet.Flatten(), nnet.Dense(4 * 12 * 12, 10, "softmax")], cost="cross_entropy")
+    assert net.sizes == [784, 4 * 24 * 24, 4 * 12 * 12, 4 * 12 * 12, 4 * 12 * 12, 10]
+    assert [layer["kind"] for layer in net.describe()["layers"]] == [
+        "conv2d", "max_pool2d", "dropout", "flatten", "dense"]
+    assert nnet.Augmentation.parse("affine").rotation == 10.0

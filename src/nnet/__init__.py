@@ -27,7 +27,8 @@ from ._version import __version__
 #: The names ``nnet`` offers, and the module each lives in.
 _NAMES = {
     "Network": "network", "Trace": "network", "Scores": "network",
-    "Dense": "layers", "Layer": "layers",
+    "Dense": "layers", "Layer": "layers", "Conv2D": "convolution", "MaxPool2D": "pooling", "AvgPool2D": "pooling",
+    "Flatten": "pooling", "Dropout": "dropout", "Augmentation": "augment",
     "fit": "training", "Trainer": "training", "Callback": "training", "TrainingState": "training",
     "TrainingError": "training", "DivergenceError": "training",
     "History": "history", "EpochRecord": "history",
@@ -61,9 +62,13 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what static tools (editors, type checkers) see: the same names, imported
     from . import activations, initializers, losses, optimizers, schedules
     from ._safetensors import ModelFileError
+    from .augment import Augmentation
+    from .convolution import Conv2D
+    from .dropout import Dropout
     from .history import EpochRecord, History
     from .layers import Dense, Layer
     from .network import Network, Scores, Trace
+    from .pooling import AvgPool2D, Flatten, MaxPool2D
     from .onnx_export import export_onnx
     from .serialization import load, save
     from .training import Callback, DivergenceError, Trainer, TrainingError, TrainingState, fit
