@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import activations, checks, initializers, windows
+from . import checks, windows
 from .layers import AUTO_INIT, Weighted, activation_of, described, stored
 
 #: Prediction feeds samples through a convolution in groups small enough that the columns of
@@ -108,19 +108,9 @@ class Conv2D(Weighted):
         self.kernel_size = windows.pair("Conv2D kernel_size", kernel_size, 1)
         self.stride = windows.pair("Conv2D stride", stride, 1)
         self.padding = windows.pair("Conv2D padding", padding, 0)
-        self.activation = activations.get(activation)
-        self.dropout = checks.rate("dropout", dropout)
-        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
-        rng = rng if rng is not None else np.random.default_rng(seed)
-        kh, kw = self.kernel_size
-        fan_in = self.in_channels * kh * kw
-        W, b = initializers.get(init)(rng, self.out_channels, fan_in)
-        W = np.asarray(W).reshape(self.out_channels, self.in_channels, kh, kw)
-        self.parameters = {"W": np.ascontiguousarray(W, self.dtype), "b": np.ascontiguousarray(b, self.dtype)}
-        self.gradients = {name: np.zeros_like(array) for name, array in self.parameters.items()}
+        kh, kw = self.kernel_size  # each map's neuron sees in_channels x kh x kw inputs: its fan-in
+        self._neurons(self.out_channels, self.in_channels * kh * kw, activation, init, dropout, seed, rng, dtype,
+                      shape=(self.out_channels, self.in_channels, kh, kw))
         self.input_shape = self.output_shape = None
         if input_shape is not None:
             self.build(input_shape)

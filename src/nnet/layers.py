@@ -154,6 +154,21 @@ class Weighted(Layer):
 
     decayed = ("W",)
 
+    def _neurons(self, n_neurons, fan_in, activation, init, dropout, seed, rng, dtype, shape=None) -> None:
+        """Set what every layer of neurons has: σ, the dropout rate, the dtype, and ``n_neurons``
+        neurons' initial weights from ``init`` (each with ``fan_in`` inputs; ``W`` of ``shape``)."""
+        self.activation = activations.get(activation)
+        self.dropout = checks.rate("dropout rate", dropout)
+        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        W, b = initializers.get(init)(rng, n_neurons, fan_in)
+        W = np.asarray(W).reshape(shape or (n_neurons, fan_in))
+        self.parameters = {"W": np.ascontiguousarray(W, self.dtype), "b": np.ascontiguousarray(b, self.dtype)}
+        self.gradients = {name: np.zeros_like(array) for name, array in self.parameters.items()}
+
     @property
     def W(self) -> np.ndarray:
         return self.parameters["W"]
@@ -224,16 +239,7 @@ class Dense(Weighted):
             if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
                 raise ValueError(f"Dense {name} must be a positive integer; got {size!r}")
         self.input_shape, self.output_shape = (int(n_in),), (int(n_out),)
-        self.activation = activations.get(activation)
-        self.dropout = checks.rate("dropout rate", dropout)
-        self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
-        rng = rng if rng is not None else np.random.default_rng(seed)
-        W, b = initializers.get(init)(rng, self.n_out, self.n_in)
-        self.parameters = {"W": np.ascontiguousarray(W, self.dtype), "b": np.ascontiguousarray(b, self.dtype)}
-        self.gradients = {name: np.zeros_like(array) for name, array in self.parameters.items()}
+        self._neurons(n_out, n_in, activation, init, dropout, seed, rng, dtype)
 
     # -- forward -----------------------------------------------------------------------------
     def weighted_input(self, a_prev, out=None, cache=None):
