@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from .runners import SETTLE_SECONDS, floats
+from .common import SETTLE_SECONDS, floats
 
 #: The accuracy the preset's race is to.
 TARGET = 0.99

@@ -13,7 +13,8 @@ import time
 import numpy as np
 
 from . import conv
-from .runners import N_TRAIN, RUNNERS, SETTLE_SECONDS, Config, Result, TorchRunner, floats, reference, weights_of
+from .common import N_TRAIN, SETTLE_SECONDS, floats
+from .runners import RUNNERS, Config, Result, TorchRunner, reference, weights_of
 
 def training_flops(sizes: list[int], samples: int) -> float:
     """Matrix-product FLOPs of training on ``samples`` samples: the forward products, the weight

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-N_TRAIN = 60_000  # seconds per epoch are per 60,000 MNIST training images
-SETTLE_SECONDS = 0.3  # pause before each timed run
+from .common import N_TRAIN, floats
 
 
 @dataclass
@@ -74,8 +73,6 @@ class NnetRunner:
     name = "nnet"
 
     def __init__(self, config: Config, weights, x, y):
-        import nnet
-
         self.config = config
         self.network = reference(config)
         for layer, (W, b) in zip([layer for layer in self.network.layers if layer.parameters], weights):
@@ -193,11 +190,6 @@ class SklearnRunner:
         model, x, step = self.model, self.x, self.config.batch_size
         for start in range(0, len(x), step):
             model.predict_proba(x[start : start + step])
-
-
-def floats(pixels: np.ndarray) -> np.ndarray:
-    """uint8 pixels as float32 in [0, 1], in one pass."""
-    return np.multiply(pixels, np.float32(1.0 / 255.0), dtype=np.float32)
 
 
 RUNNERS = {"nnet": NnetRunner, "pytorch": TorchRunner, "scikit-learn": SklearnRunner}
