@@ -126,7 +126,7 @@ PRESETS["conv"] = {  # the book's conv net (chapter 6), ReLU, its images shifted
         {"kind": "flatten"},
         {"kind": "dense", "n_out": 100},
     ],
-    "epochs": 15,
+    "epochs": 30,
     "augment": Augmentation(shift=2.0, rotation=10.0, scale=0.1, shear=10.0).settings(),
 }
 
