@@ -82,7 +82,7 @@ examples:
   nnet train --preset lesson                   # 784-30-10 sigmoid, quadratic cost, SGD 3.0
   nnet train --preset lesson --epochs 5        # a preset with one setting changed
   nnet train --preset best-mlp                 # 784-1600-10, distorted digits: 99.3% in 7 minutes
-  nnet train --preset conv                     # the book's conv net: 99.6% in 7.5 minutes
+  nnet train --preset conv                     # the book's conv net: 99.57% in 7.5 minutes
   nnet train --layers conv20x5,maxpool2,conv40x5,maxpool2,100 --augment shifts --epochs 5
   nnet train --hidden 800 --augment elastic --epochs 30 --max-norm 3
   nnet train --optimizer adam --learning-rate 0.001 --dropout 0.2 --early-stopping 3
