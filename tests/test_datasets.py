@@ -107,6 +107,38 @@ def test_bad_validation_split_is_a_clear_value_error(split, message):
         datasets.load_mnist(split)
 
 
+@pytest.mark.parametrize("rows", [20, 10_000])  # one move, and several of _MOVED_ROWS rows
+def test_split_own_holds_out_the_same_rows_moving_the_training_rows_in_place(rows):
+    from nnet.datasets.loaders import split_own
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (rows, 5), dtype=np.uint8), rng.integers(0, 3, rows)
+    (x_train, y_train), (x_val, y_val) = datasets.split_validation(x, y, 0.2, seed=4)
+    mine = x.copy()
+    (own_train, own_y), (own_val, own_y_val) = split_own(mine, y, 0.2, seed=4)
+    for expected, got in ((x_train, own_train), (y_train, own_y), (x_val, own_val), (y_val, own_y_val)):
+        np.testing.assert_array_equal(got, expected)
+    assert np.shares_memory(own_train, mine) and not np.shares_memory(own_val, mine)  # moved, not copied
+    frozen = x.copy()
+    frozen.flags.writeable = False  # not the caller's to change: copied from, left as it was
+    (copied, _), _ = split_own(frozen, y, 0.2, seed=4)
+    np.testing.assert_array_equal(copied, x_train)
+    np.testing.assert_array_equal(frozen, x)
+
+
+def test_split_own_takes_no_copy_of_the_training_set():
+    import tracemalloc
+
+    from nnet.datasets.loaders import split_own
+
+    x, y = np.zeros((60_000, 784), np.uint8), np.arange(60_000) % 10
+    tracemalloc.start()
+    split_own(x, y, 5000)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.25 * x.nbytes  # the held-out rows, the indices and one move: not the 43 MB of the rest
+
+
 def test_split_validation_on_any_arrays_is_shuffled_stratified_and_seeded():
     x, y = np.arange(40).reshape(20, 2), np.repeat([0, 1], [15, 5])  # sorted by class, 3 to 1
     (x_train, y_train), (x_val, y_val) = datasets.split_validation(x, y, 0.2)

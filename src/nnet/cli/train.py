@@ -381,15 +381,15 @@ def _data(spec: str, quiet: bool, mapped: bool = False):
 
 def _split(data, settings: dict, explicit: bool):
     """((x_train, y_train), (x_val, y_val) or None) from the dataset's training part: the
-    validation rows drawn from the run's seed, stratified by class (nnet.data.split_validation)."""
-    from nnet.data import split_validation
+    validation rows drawn from the run's seed, stratified by class (nnet.datasets.loaders.split_own)."""
+    from nnet.datasets.loaders import split_own
 
     x, y = data.train
     validation = settings["validation"]
     if not validation:
         return (x, y), None
-    try:
-        return split_validation(x, y, validation, seed=settings["seed"], name="--validation")
+    try:  # the arrays were read for this run alone: the training rows are moved in place, not copied
+        return split_own(x, y, validation, seed=settings["seed"], name="--validation")
     except ValueError as failure:
         hint = "" if explicit else f" (--validation {validation} is the default)"
         raise CLIError(f"{failure}{hint}; pass --validation 0.1, or 0 for none") from None

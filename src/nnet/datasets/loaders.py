@@ -25,9 +25,30 @@ from .errors import DatasetError
 from .idx import read_idx_pair
 from .registry import Dataset, info
 
-__all__ = ["load", "load_mnist", "read_labelled_images", "split_validation"]
+__all__ = ["load", "load_mnist", "read_labelled_images", "split_validation", "split_own"]
 
 Pair = tuple[np.ndarray, np.ndarray]
+
+#: Rows moved at a time by :func:`split_own` (the only extra memory it takes: ~3 MB of MNIST).
+_MOVED_ROWS = 4096
+
+
+def split_own(x: np.ndarray, y: np.ndarray, validation: int | float, *, seed: int = 0,
+              task: str = "classification", name: str = "validation_split") -> tuple[Pair, Pair]:
+    """:func:`split_validation`, the same rows, for arrays that are the caller's own and not used
+    again (a loader's, the nnet command's): the training rows are moved to the front of ``x`` in
+    place and returned as a view of it, so holding rows out costs the held-out rows' memory, not
+    a copy of the training set (47 MB for MNIST). A memory map, or an array not writable, is
+    copied from instead, as split_validation does, and left as it was."""
+    (kept, y_kept), (held, y_held) = split_validation(np.arange(len(x)), y, validation, seed=seed, task=task,
+                                                      name=name)
+    x_held = x[held]
+    if isinstance(x, np.memmap) or not x.flags.writeable or not x.flags.c_contiguous:
+        return (x[kept], y_kept), (x_held, y_held)
+    for start in range(0, len(kept), _MOVED_ROWS):  # kept ascends, so row kept[i] >= i is read before row i is written
+        rows = kept[start : start + _MOVED_ROWS]
+        x[start : start + len(rows)] = x[rows]
+    return (x[: len(kept)], y_kept), (x_held, y_held)
 
 
 def load(
@@ -67,7 +88,7 @@ def load(
     test = _read_part(entry, folder, "test")
     if validation_split is None:
         return train, test
-    train, validation = split_validation(*train, validation_split)
+    train, validation = split_own(*train, validation_split)
     return train, validation, test
 
 
