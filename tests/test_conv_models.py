@@ -186,6 +186,7 @@ def test_prediction_and_evaluation_of_wide_maps_go_in_smaller_slices(monkeypatch
     assert net._slice_rows == min(nnet.network.EVALUATION_BATCH, nnet.network.EVALUATION_NUMBERS // 192)
     whole, scores = net.forward(x), net.evaluate(x, y)
     monkeypatch.setattr(nnet.network, "EVALUATION_NUMBERS", 192 * 7)  # slices of 7 rows
+    net = network()  # the same network, built under the smaller bound
     assert net._slice_rows == 7
     np.testing.assert_allclose(net.forward(x), whole, rtol=1e-6, atol=1e-7)
     assert net.evaluate(x, y).cost == pytest.approx(scores.cost, rel=1e-5)

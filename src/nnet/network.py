@@ -183,6 +183,7 @@ class Network:
         self.dtype = layers[0].dtype
         self.input_shape = layers[0].input_shape
         self.sizes = [layers[0].n_in] + [layer.n_out for layer in layers]
+        self._slice_rows = max(1, min(EVALUATION_BATCH, EVALUATION_NUMBERS // max(self.sizes)))  # predict's, evaluate's
         self.task = data.task_for(task, layers[-1].activation.name)
         self.metadata: dict = {}
         self._targets = data.target_rule(cost.name, layers[-1].activation.name)
@@ -274,11 +275,6 @@ class Network:
         for layer in self.layers:
             a = layer.forward(a)
         return a
-
-    @property
-    def _slice_rows(self) -> int:
-        """How many rows predict and evaluate feed forward at once (see EVALUATION_NUMBERS)."""
-        return max(1, min(EVALUATION_BATCH, EVALUATION_NUMBERS // max(self.sizes)))
 
     def _trace(self, x: np.ndarray) -> Trace:
         """Feed scaled inputs forward keeping every layer's z and a."""
