@@ -51,7 +51,8 @@ __all__ = ["CONFIGS", "RUNNERS", "Config", "add_arguments", "format_table", "mai
 
 def format_table(report: dict) -> str:
     lines = []
-    header = (f"{'configuration':<44}{'library':<14}{'samples/s':>11}{'s/epoch':>9}{'vs torch':>10}"
+    width = max([44] + [len(entry["title"]) + 1 for entry in report["results"] if "libraries" in entry])  # the titles' column
+    header = (f"{'configuration':<{width}}{'library':<14}{'samples/s':>11}{'s/epoch':>9}{'vs torch':>10}"
               f"{'GFLOP/s':>9}{'GEMM %':>8}{'peak MB':>9}")
     lines.append(header)
     lines.append("-" * len(header))
@@ -79,9 +80,9 @@ def format_table(report: dict) -> str:
                 extra = f"{row['microseconds_per_call']:>8.0f}µ{ratio:>10}{'':>9}{'':>8}"
             memory = row.get("peak_memory_mb")
             memory = f"{memory:>9.0f}" if memory is not None else f"{'':>9}"
-            lines.append(f"{title:<44}{library:<14}{row['samples_per_second']:>11,.0f}{extra}{memory}")
+            lines.append(f"{title:<{width}}{library:<14}{row['samples_per_second']:>11,.0f}{extra}{memory}")
         if entry.get("gemm_gflops"):
-            lines.append(f"{'':<44}(BLAS on these products: {entry['gemm_gflops']:.0f} GFLOP/s)")
+            lines.append(f"{'':<{width}}(BLAS on these products: {entry['gemm_gflops']:.0f} GFLOP/s)")
     lines.append("")
     lines.append("s/epoch: seconds per 60,000 images; for inference the column is µs per call. vs torch: "
                  "nnet's (or sklearn's) speed as a multiple of PyTorch's (higher is faster). peak MB: a fresh "
