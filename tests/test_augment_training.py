@@ -193,3 +193,22 @@ def test_conv_networks_take_their_images_as_they_are():
     net.fit(x.reshape(-1, 1, 8, 8), y, epochs=1, batch_size=7, seed=1, augment=AUGMENT)
     assert np.isfinite(net.parameters).all()
     assert minibatches.image_shape((1, 8, 8)) == (1, 8, 8) and minibatches.image_shape((784,)) == (28, 28)
+
+
+def test_by_default_a_conv_network_augments_a_batch_ahead_and_a_fully_connected_one_in_line(monkeypatch):
+    made = []
+    feeder = minibatches.Feeder
+
+    def recording(*args, **kwargs):
+        made.append(kwargs["ahead"])
+        return feeder(*args, **kwargs)
+
+    monkeypatch.setattr(minibatches, "Feeder", recording)
+    x, y = digits()
+    conv = nnet.Network([nnet.Conv2D(1, 2, 3, input_shape=(1, 8, 8)), nnet.Flatten(), nnet.Dense(72, 3, "softmax")],
+                        cost="cross_entropy")
+    for net, images in ((network(), x), (conv, x.reshape(-1, 1, 8, 8))):
+        trainer = nnet.Trainer(net, "sgd", epochs=1, batch_size=10, seed=0, augment=AUGMENT)
+        assert trainer.ahead is None  # nnet's choice
+        trainer.run(images, y)
+    assert made == [False, True]

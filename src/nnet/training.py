@@ -73,8 +73,13 @@ class Trainer:
     Attributes
     ----------
     optimizer, schedule, history, base_learning_rate, next_epoch, augment
-    ahead : bool
-        Prepare the next augmented batch in a background thread (True; the same weights either way).
+    ahead : bool or None
+        Prepare the next augmented batch in a background thread while a step runs (the same
+        weights either way). None, the default: for networks with layers on feature maps, whose
+        steps hide it; a fully connected step is too short, and on two cores the thread's
+        contention with the BLAS's costs more than augmenting in line (784-1600-10 with elastic
+        distortions: +145% ahead, +41% in line; the conv preset: +4% ahead, +13% in line;
+        benchmarks/augment_training.py).
     """
 
     def __init__(self, network, optimizer="sgd", *, epochs: int = 10, batch_size: int = 32, lr_schedule=None,
@@ -100,7 +105,7 @@ class Trainer:
         self.threads: int | None = None  # at most this many threads while training (None: nnet.speed's choice)
         if augment is not None and not isinstance(augment, Augmentation):
             raise TypeError(f"augment must be an nnet.augment.Augmentation (or None); got {augment!r}")
-        self.augment, self.ahead = augment, True
+        self.augment, self.ahead = augment, None
         self.history = History(seed=self.seed)
         self.next_epoch = 0
         self.best_cost = math.inf
@@ -151,7 +156,8 @@ class Trainer:
                 network.examples(*validation_data)  # check once, before the first epoch
         batch_size = min(self.batch_size, len(examples))
         state = TrainingState(network, self, self.epochs, -(-len(examples) // batch_size), self.history)
-        ahead = self.ahead and self.augment is not None and not self.augment.is_identity
+        ahead = any(len(layer.input_shape) > 1 for layer in network.layers) if self.ahead is None else self.ahead
+        ahead = ahead and self.augment is not None and not self.augment.is_identity
         space = speed.Workspace(network.layers, group.largest_shard(batch_size), network.n_outputs, network.dtype,
                                 weighted=examples.weights is not None, spare=ahead)
         with group.agreement():  # augmenting samples that are not images: every process says so
