@@ -302,6 +302,7 @@ class Network:
             cost_sum += self.cost.total(trace.zs[-1], trace.output, targets, self.layers[-1].activation)
             correct += examples.count_correct(trace.output, truth)
             r2.add(targets, trace.output)  # (a classifier's is not kept)
+            trace = None  # before the next slice is scaled: one slice's arrays at a time
         accuracy = correct / len(examples) if examples.classifies else None
         return Scores(cost=float(cost_sum) / len(examples), accuracy=accuracy, r2=None if accuracy is not None else r2.value())
 

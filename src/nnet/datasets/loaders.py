@@ -37,8 +37,8 @@ def split_own(x: np.ndarray, y: np.ndarray, validation: int | float, *, seed: in
               task: str = "classification", name: str = "validation_split") -> tuple[Pair, Pair]:
     """:func:`split_validation`, the same rows, for arrays that are the caller's own and not used
     again (a loader's, the nnet command's): the training rows are moved to the front of ``x`` in
-    place and returned as a view of it, so holding rows out costs the held-out rows' memory, not
-    a copy of the training set (47 MB for MNIST). A memory map, or an array not writable, is
+    place, the held-out rows after them, and both returned as views of it: holding rows out
+    costs no copy of the training set (47 MB for MNIST). A memory map, or an array not writable, is
     copied from instead, as split_validation does, and left as it was."""
     (kept, y_kept), (held, y_held) = split_validation(np.arange(len(x)), y, validation, seed=seed, task=task,
                                                       name=name)
@@ -48,7 +48,8 @@ def split_own(x: np.ndarray, y: np.ndarray, validation: int | float, *, seed: in
     for start in range(0, len(kept), _MOVED_ROWS):  # kept ascends, so row kept[i] >= i is read before row i is written
         rows = kept[start : start + _MOVED_ROWS]
         x[start : start + len(rows)] = x[rows]
-    return (x[: len(kept)], y_kept), (x_held, y_held)
+    x[len(kept) :] = x_held  # and the held-out rows after them
+    return (x[: len(kept)], y_kept), (x[len(kept) :], y_held)
 
 
 def load(
