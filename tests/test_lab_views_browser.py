@@ -212,6 +212,7 @@ def test_edit_a_weight_and_see_the_output_change(browser, lab, size, tmp_path):
     page.click("#tab-teach")
     wait_until(page, "document.getElementById('teach-cost').textContent !== '–'")
     wait_until(page, "+document.querySelector('#teach-layers canvas.links').dataset.links === 300")
+    wait_until(page, "document.querySelectorAll('#batch-row .batch-example').length === 10")  # the page laid out
     before = output_values(page)
     # the most active hidden neuron: its weights matter most for this digit
     source = page.evaluate("""() => {
