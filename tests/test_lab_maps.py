@@ -110,3 +110,22 @@ def test_the_page_draws_the_feature_maps_of_a_conv_network(conv, tmp_path):
             assert not errors, errors
     finally:
         browser.stop_lab(process)
+
+
+def test_teach_and_inside_say_in_one_line_that_they_show_fully_connected_networks(conv):
+    """A conv network's Teach and Inside views answer 409 with what the network has (they drew
+    its layers neuron by neuron, and failed in ways of their own: a 500 for a weight edit)."""
+    net, x = conv
+    client = TestClient(make_app(net.copy()), raise_server_exceptions=False)
+    drawing = {"input": (x[0] / 255.0).tolist()}
+    answers = [client.post("/api/backprop", json=drawing),
+               client.post("/api/backprop/step", json={**drawing, "label": 3, "learning_rate": 0.1}),
+               client.post("/api/backprop/batch", json={"count": 10, "seed": 0}),
+               client.post("/api/sandbox/weight", json={"layer": 0, "neuron": 0, "source": 0, "value": 0.5}),
+               client.get("/api/health"), client.get("/api/map?layer=0")]
+    for answer in answers:
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["error"] == ("teaching and looking inside show a fully connected network neuron by "
+                                          "neuron; this one has conv2d, flatten, max_pool2d layers (the Draw view "
+                                          "shows its feature maps)")
+    assert client.get("/api/calibration").status_code == 200  # the output layer's view works for any network

@@ -115,7 +115,7 @@ def openapi_paths(responses, posted, drawing) -> dict:
                                  "properties": {**neuron, "source": {"type": ["integer", "null"], "minimum": 0},
                                                 "value": {"type": "number", "minimum": -teach.MAX_EDIT,
                                                           "maximum": teach.MAX_EDIT}}}),
-            "responses": responses(200, {"allOf": [_SANDBOX, {"required": ["old", "new"]}]}, *posted, 404, 422)}},
+            "responses": responses(200, {"allOf": [_SANDBOX, {"required": ["old", "new"]}]}, *posted, 404, 409, 422)}},
         "/api/sandbox/undo": {"post": {"summary": "take back the sandbox's last step or edit",
                                        "operationId": "sandbox_undo", "responses": responses(200, _SANDBOX, 403, 409)}},
         "/api/sandbox/reset": {"post": {"summary": "start the sandbox again from the served model",

@@ -23,6 +23,8 @@ try:
 except ImportError as missing:  # pragma: no cover - app.py says how to install the lab
     raise ImportError(f'the nnet lab needs Starlette ({missing}); install it with: pip install "nnet[lab]"') from missing
 
+from nnet.layers import Dense
+
 from . import health, maps, payloads, teach, weights
 from .payloads import PayloadError, integer_text
 from .learning_api import API, MAX_EXAMPLES, MAX_NEURONS, MAX_STEP_RATE  # noqa: F401 - API: app.py lists it
@@ -215,7 +217,7 @@ def routes(lab, read_body, respond) -> list[Route]:
         images_only()
         sandbox, note = teaching.sandbox()
         with sandbox.lock:
-            network = sandbox.network
+            network = _fully_connected(sandbox.network)
             x, own = teaching.example(data, network.n_inputs)
             label = _label(data, network, own)
             try:
@@ -235,6 +237,7 @@ def routes(lab, read_body, respond) -> list[Route]:
             x, own = teaching.example(data, sandbox.network.n_inputs)
             labels = np.array([_label(data, sandbox.network, own)])
             described, what = None, f"a step towards {labels[0]} (η = {rate:g})"
+        _fully_connected(sandbox.network)
         result = sandbox.step(x, labels, rate, what)
         return {**result, **({"examples": described} if described else {})}
 
@@ -246,7 +249,7 @@ def routes(lab, read_body, respond) -> list[Route]:
         index = None if data.get("neuron") is None else _integer(data, "neuron", 0, 2**31)  # None: the busiest
         with sandbox.lock:
             try:
-                result = teach.desired_changes(sandbox.network, x, labels, layer, index)
+                result = teach.desired_changes(_fully_connected(sandbox.network), x, labels, layer, index)
             except IndexError as error:
                 raise _not_found(error) from None
             for entry, example in zip(result["examples"], described):
@@ -255,6 +258,7 @@ def routes(lab, read_body, respond) -> list[Route]:
 
     def edit(data: dict) -> dict:
         sandbox, _ = teaching.sandbox()
+        _fully_connected(sandbox.network)
         source = data.get("source")
         if source is not None:
             source = _integer(data, "source", 0, 2**31)
@@ -280,8 +284,10 @@ def routes(lab, read_body, respond) -> list[Route]:
         sandbox, _ = teaching.sandbox()
         return sandbox.reset(served.network, served.version)
 
-    def looking(params, compute, cache: str | None = None) -> dict:
+    def looking(params, compute, cache: str | None = None, neurons: bool = True) -> dict:
         network, lock, key = teaching.model(params)
+        if neurons:  # a view neuron by neuron
+            _fully_connected(network)
 
         def run():
             try:
@@ -327,7 +333,7 @@ def routes(lab, read_body, respond) -> list[Route]:
     def calibration(request: Request) -> dict:
         images_only()
         x, y = lab.test_data()
-        return looking(request.query_params, lambda net: maps.calibration(net, x, y), "calibration")
+        return looking(request.query_params, lambda net: maps.calibration(net, x, y), "calibration", neurons=False)
 
     def post(work):
         async def handler(request: Request):
@@ -355,3 +361,13 @@ def routes(lab, read_body, respond) -> list[Route]:
         Route("/api/neuron/{layer}/{index}/top", plain(top)),
         Route("/api/calibration", plain(calibration)),
     ]
+
+
+def _fully_connected(network):
+    """``network`` if every layer is a fully connected one, which the Teach and Inside views show
+    neuron by neuron; else a 409 saying what the network has instead."""
+    others = sorted({layer.kind for layer in network.layers if not isinstance(layer, Dense)})
+    if others:
+        raise PayloadError(f"teaching and looking inside show a fully connected network neuron by neuron; this "
+                           f"one has {', '.join(others)} layers (the Draw view shows its feature maps)", 409)
+    return network

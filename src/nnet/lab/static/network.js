@@ -8,6 +8,8 @@ import { connectionAt, drawConnections, segments } from "./connections.js";
 import { absMax, brightness, css, darkDiverging } from "./paint.js";
 
 const MAX_LINKED = 32;       // layers of at most this many neurons get their connections drawn
+const MAX_DRAWN = 2048;      // larger layers (a conv net's maps) are named, not drawn neuron by neuron
+const MAX_DRAWN_NARROW = 300;  // ... and on a phone, where each is big enough to tap
 const NARROW = 600;          // below this width (CSS px) the layers stack top to bottom
 const TAP = 28;              // the smallest neuron on a narrow screen: big enough for a finger
 const STAGE = 380;           // the height a column of neurons may take on a wide screen
@@ -94,7 +96,8 @@ export class NetworkView {
       if (!linked) root.appendChild(this.arrow());
       const name = l === last ? "Output layer" : `Hidden layer ${l + 1}`;
       const col = this.column(name, `${layer.size} neurons · ${layer.activation}`, l);
-      col.appendChild(l === last ? this.outputList(layer, l) : this.neuronGrid(layer, l, room / Math.max(1, last)));
+      col.appendChild(l === last ? this.outputList(layer, l)
+        : layer.size > (this.narrow ? MAX_DRAWN_NARROW : MAX_DRAWN) ? this.tooMany(layer) : this.neuronGrid(layer, l, room / Math.max(1, last)));
       root.appendChild(col);
     });
     this.layout = this.layoutKey(result);
@@ -142,6 +145,14 @@ export class NetworkView {
     this.columns.set(l, columns);
     for (let j = 0; j < n; j++) grid.appendChild(this.neuron(l, j, cell));
     return grid;
+  }
+
+  tooMany(layer) {   // thousands of neurons: a conv layer's maps, which the feature maps section draws
+    const note = document.createElement("div");
+    note.className = "too-many";
+    note.textContent = `${layer.size.toLocaleString("en")} neurons: too many to draw one by one here ` +
+      "(a convolution's feature maps are drawn below)";
+    return note;
   }
 
   neuron(l, j, cell) {
