@@ -373,7 +373,8 @@ def test_a_killed_run_resumed_ends_with_the_same_weights_bit_for_bit(tiny, tmp_p
 def test_ctrl_c_stops_cleanly_and_says_where_the_checkpoint_is(tiny, tmp_path):
     runs = tmp_path / "runs"
     process = _start_and_wait_for_epoch(
-        _cli("train", "--dataset", tiny, *KILLABLE, "--checkpoint-dir", runs, "--out", tmp_path / "m.safetensors"),
+        _cli("train", "--dataset", tiny, *KILLABLE, "--epochs", "1000", "--checkpoint-dir", runs,  # still running at
+             "--out", tmp_path / "m.safetensors"),  # the interrupt, however fast the machine
         runs / "checkpoint.safetensors", 1,
     )
     process.send_signal(signal.SIGINT)
