@@ -327,7 +327,11 @@ def _checkpoint_epoch(path: Path) -> int:
 
 
 def _start_and_wait_for_epoch(command, checkpoint: Path, epoch: int) -> subprocess.Popen:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal gives it, even when pytest runs in the background (`cmd &` in a script
+    # starts it with SIGINT ignored, which the child would inherit, and Python then never raises
+    # KeyboardInterrupt)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while _checkpoint_epoch(checkpoint) < epoch:
         if process.poll() is not None:
@@ -373,8 +377,8 @@ def test_a_killed_run_resumed_ends_with_the_same_weights_bit_for_bit(tiny, tmp_p
 def test_ctrl_c_stops_cleanly_and_says_where_the_checkpoint_is(tiny, tmp_path):
     runs = tmp_path / "runs"
     process = _start_and_wait_for_epoch(
-        _cli("train", "--dataset", tiny, *KILLABLE, "--epochs", "1000", "--checkpoint-dir", runs,  # still running at
-             "--out", tmp_path / "m.safetensors"),  # the interrupt, however fast the machine
+        _cli("train", "--dataset", tiny, *KILLABLE, "--epochs", "1000", "--checkpoint-dir", runs,  # still running
+             "--out", tmp_path / "m.safetensors"),  # at the interrupt, however fast the machine
         runs / "checkpoint.safetensors", 1,
     )
     process.send_signal(signal.SIGINT)
