@@ -478,3 +478,14 @@ def test_labels_outside_the_class_range_are_rejected(tiny, server, cache, restor
     bad = int(np.argmax(tiny.arrays["train_labels"] >= 3))
     with pytest.raises(DatasetError, match=rf"label \d at index {bad} is outside 0\.\.2"):
         datasets.load("tiny-test")
+
+
+def test_split_validation_stratifies_a_single_sigmoid_outputs_targets():
+    """Targets of one column (a single sigmoid output) are classes by the data path's own rule,
+    above 0.5 or not, not the argmax of one column (always 0: no stratification at all)."""
+    x, y = np.arange(400).reshape(200, 2), np.repeat([0.0, 1.0], [150, 50]).reshape(200, 1)
+    counts = set()
+    for seed in range(5):
+        _, (_, y_val) = datasets.split_validation(x, y, 40, seed=seed)
+        counts.add(int(y_val.sum()))
+    assert counts == {10}  # each class in its share, whatever the seed

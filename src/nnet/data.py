@@ -325,7 +325,7 @@ def split_validation(x, y, validation: int | float, *, seed: int = 0, task: str 
     labels = None
     if task_for(task, "softmax") == "classification":  # task_for checks the name
         y_array = np.asarray(y)
-        labels = y_array if y_array.ndim == 1 else y_array.reshape(n, -1).argmax(axis=1)
+        labels = y_array if y_array.ndim == 1 else answers(y_array.reshape(n, -1))  # one sigmoid output: > 0.5
     kept, held = shuffled_split(n, validation, split_generator(seed), labels, name=name)
     return (x[kept], y[kept]), (x[held], y[held])
 
