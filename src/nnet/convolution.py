@@ -222,7 +222,9 @@ class Conv2D(Weighted):
         dW, db = self.gradients["W"], self.gradients["b"]
         if self.channels_last:  # (F, 1 + kh kw C) = δ_rowsᵀ X
             total = windows.scratch(cache, "filter_gradients", (F, 1 + self.window_size), self.dtype)
-            np.matmul(self._delta_rows(delta, cache).T, X, out=total)
+            rows = self._delta_rows(delta, cache)
+            np.matmul(rows.T, X, out=total)
+            cache["delta_rows_of"] = (delta, rows)  # for backpropagate, next with the same δ: copied once a step
             np.copyto(db, total[:, 0])
             np.copyto(dW, total[:, 1:].reshape(F, kh, kw, C).transpose(0, 3, 1, 2))
         else:  # per sample δ[s] (F, H_out W_out) X[:, s]ᵀ, then the sum over the samples
@@ -239,7 +241,9 @@ class Conv2D(Weighted):
         n = len(delta)
         out = np.empty((n, *self.input_shape), self.dtype) if out is None else out
         if self.channels_last:
-            return self._send_back_by_offset(self._delta_rows(delta, cache), n, out, cache)
+            kept = cache.pop("delta_rows_of", None)
+            rows = kept[1] if kept is not None and kept[0] is delta else self._delta_rows(delta, cache)
+            return self._send_back_by_offset(rows, n, out, cache)
         F, rows, cols = self.output_shape
         C, height, width = self.input_shape
         (kh, kw), (ph, pw) = self.kernel_size, self.padding

@@ -31,12 +31,13 @@ import numpy as np
 
 from . import data, losses, metrics, training
 from .layers import Layer, checked_sizes, dense_layers
+from .distributed import TALLY
 from .speed import Workspace
 
 #: Inputs are fed forward by predict and evaluate in slices of at most EVALUATION_BATCH rows, and
 #: of at most EVALUATION_NUMBERS numbers in the widest layer's output (a conv layer's maps are wide):
 EVALUATION_BATCH, EVALUATION_NUMBERS = 4096, 1 << 22  # their memory is bounded whatever the size of x
-SPARE_GRADIENTS = 3  #: free entries after the gradients (``gradient_buffer``), for nnet.distributed's tally
+SPARE_GRADIENTS = len(TALLY)  #: free entries after the gradients (``gradient_buffer``), for nnet.distributed's tally
 
 
 def layer_name(index: int, n_layers: int) -> str:
@@ -295,16 +296,17 @@ class Network:
     def evaluate(self, x, y) -> Scores:
         """The cost (prediction mode) and the fraction answered right, or for regression R²."""
         examples = self.examples(x, y)
-        cost_sum, correct, r2 = 0.0, 0, metrics.RunningR2()
+        cost_sum, correct, r2 = 0.0, 0, None if examples.classifies else metrics.RunningR2()
         labels = examples.labels if examples.classifies else examples.targets
         for part, targets, truth in zip(*(_slices(array, self._slice_rows) for array in (examples.x, examples.targets, labels))):
             trace = self._trace(data.scaled(part, self.dtype))
             cost_sum += self.cost.total(trace.zs[-1], trace.output, targets, self.layers[-1].activation)
             correct += examples.count_correct(trace.output, truth)
-            r2.add(targets, trace.output)  # (a classifier's is not kept)
+            if r2 is not None:
+                r2.add(targets, trace.output)
             trace = None  # before the next slice is scaled: one slice's arrays at a time
         accuracy = correct / len(examples) if examples.classifies else None
-        return Scores(cost=float(cost_sum) / len(examples), accuracy=accuracy, r2=None if accuracy is not None else r2.value())
+        return Scores(cost=float(cost_sum) / len(examples), accuracy=accuracy, r2=None if r2 is None else r2.value())
 
     # -- backward ---------------------------------------------------------------------------
     def backprop(self, x, y, *, record: bool = False, input_gradient: bool = False, rng: np.random.Generator | None = None,

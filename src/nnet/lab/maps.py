@@ -98,12 +98,13 @@ def activation_map(network: Network, x: np.ndarray, y: np.ndarray, layer: int, c
     labels = np.asarray(y[:count], dtype=np.int64)
     if not np.isfinite(values).all():
         raise ValueError(f"layer {layer}'s activations are not finite: the network has diverged")
-    points, explained = pca(values)
     if method == "tsne":
         from sklearn.manifold import TSNE
 
         points = TSNE(n_components=2, init="pca", random_state=0, perplexity=min(30.0, count / 4)).fit_transform(values)
         explained = None
+    else:
+        points, explained = pca(values)
     top = float(np.abs(points).max()) or 1.0
     n = len(network.layers)
     return {
