@@ -54,11 +54,11 @@ def test_the_pytorch_twin_of_a_conv_config_computes_what_nnet_does(name):
     torch = pytest.importorskip("torch")
     import numpy as np
 
-    from nnet.bench import conv, runners
+    from nnet.bench import common, conv, runners
 
     config = bench.CONFIGS[name]
     network = runners.reference(config)
-    model = conv.torch_model(network, runners.weights_of(network), torch)
+    model = conv.torch_model(network, common.weights_of(network), torch)
     x = np.random.default_rng(0).random((3, 1, 28, 28)).astype(np.float32)
     with torch.no_grad():
         logits = model(torch.from_numpy(x)).numpy()

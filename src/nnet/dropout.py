@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations, checks
-from .layers import Layer, described
+from .layers import Layer, described, float_dtype
 
 
 class Dropout(Layer):
@@ -38,7 +38,7 @@ class Dropout(Layer):
     def __init__(self, rate: float, *, input_shape=None, dtype=None):
         super().__init__()
         self.dropout = checks.rate("dropout rate", rate)
-        self.dtype = None if dtype is None else _float_dtype(dtype)
+        self.dtype = None if dtype is None else float_dtype(dtype)
         self.input_shape = self.output_shape = None
         if input_shape is not None:
             self.build(input_shape)
@@ -54,7 +54,7 @@ class Dropout(Layer):
             raise ValueError(f"Dropout takes samples of a shape of positive sizes, such as (784,); got {input_shape!r}")
         self.input_shape = self.output_shape = shape
         if self.dtype is None:
-            self.dtype = _float_dtype(np.float32 if dtype is None else dtype)
+            self.dtype = float_dtype(np.float32 if dtype is None else dtype)
 
     def weighted_input(self, a_prev, out=None, cache=None):
         """z = a_prev, copied into ``out`` when given."""
@@ -81,9 +81,3 @@ class Dropout(Layer):
     def __repr__(self) -> str:
         return f"Dropout({self.dropout}, input_shape={self.input_shape})"
 
-
-def _float_dtype(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64; got {dtype}")
-    return dtype

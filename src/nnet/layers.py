@@ -160,9 +160,7 @@ class Weighted(Layer):
         self.activation = activations.get(activation)
         self.dropout = checks.rate("dropout rate", dropout)
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
+        self.dtype = float_dtype(dtype)
         rng = rng if rng is not None else np.random.default_rng(seed)
         W, b = initializers.get(init)(rng, n_neurons, fan_in)
         W = np.asarray(W).reshape(shape or (n_neurons, fan_in))
@@ -392,3 +390,11 @@ def dense_layers(sizes, activation, output: str, init, dropout, seed, dtype) -> 
                             dropout=dropout if index < n_hidden else 0.0, rng=rng, dtype=dtype))
     return layers
 
+
+def float_dtype(dtype) -> np.dtype:
+    """``dtype`` as a NumPy dtype if it is float32 or float64 (what every layer computes in), else
+    ValueError."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64; got {dtype}")
+    return dtype

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations, windows
-from .layers import Layer, described
+from .layers import Layer, described, float_dtype
 
 
 class _ShapeTaker(Layer):
@@ -42,7 +42,7 @@ class _ShapeTaker(Layer):
     def __init__(self, input_shape, dtype):
         super().__init__()
         self.input_shape = self.output_shape = None
-        self.dtype = None if dtype is None else _float_dtype(dtype)
+        self.dtype = None if dtype is None else float_dtype(dtype)
         if input_shape is not None:
             self.build(input_shape)
 
@@ -52,7 +52,7 @@ class _ShapeTaker(Layer):
         self.input_shape = self._checked(input_shape)
         self.output_shape = self._shape_out(self.input_shape)
         if self.dtype is None:
-            self.dtype = _float_dtype(np.float32 if dtype is None else dtype)
+            self.dtype = float_dtype(np.float32 if dtype is None else dtype)
 
     def forward(self, a_prev, z=None, a=None, cache=None, rng=None):
         """z and a = z (the identity activation): no dropout, nothing learned."""
@@ -72,12 +72,6 @@ class _ShapeTaker(Layer):
     def _settings(self) -> dict:
         return {}
 
-
-def _float_dtype(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64; got {dtype}")
-    return dtype
 
 
 class _Pool(_ShapeTaker):
@@ -121,8 +115,7 @@ class _Pool(_ShapeTaker):
     def _target(self, frame, p, q):
         """The pixels of ``frame`` (n, C, Hp, Wp) at offset (p, q) of every window: a strided view
         (n, C, H_out, W_out)."""
-        (sh, sw), (_, rows, cols) = self.stride, self.output_shape
-        return frame[:, :, p : p + sh * (rows - 1) + 1 : sh, q : q + sw * (cols - 1) + 1 : sw]
+        return windows.at_offset(frame, p, q, self.stride, self.output_shape[1:])
 
     def _error_frame(self, n, out, cache):
         """Where the input error is summed: ``out`` itself without padding, else a padded frame."""

@@ -1,5 +1,5 @@
-"""What every side-by-side measurement shares: the pause before a timed run, and MNIST's pixels
-as the floats every library is given."""
+"""What every side-by-side measurement shares: the pause before a timed run, MNIST's pixels as
+the floats every library is given, and the initial weights every library starts from."""
 
 from __future__ import annotations
 
@@ -12,3 +12,8 @@ SETTLE_SECONDS = 0.3  # pause before each timed run, so the last library's idle 
 def floats(pixels: np.ndarray) -> np.ndarray:
     """uint8 pixels as float32 in [0, 1], in one pass."""
     return np.multiply(pixels, np.float32(1.0 / 255.0), dtype=np.float32)
+
+
+def weights_of(network) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Copies of every learned layer's (W, b): the initial weights every library starts from."""
+    return [(layer.W.copy(), layer.b.copy()) for layer in network.layers if layer.parameters]

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from .common import SETTLE_SECONDS, floats
+from .common import SETTLE_SECONDS, floats, weights_of
 
 #: The accuracy the preset's race is to.
 TARGET = 0.99
@@ -111,7 +111,7 @@ def run_conv_99(libraries: list[str], data, log) -> dict:
     settings = runs.resolve({}, preset="conv")
     (x_train, y_train), (x_test, y_test) = data
     network = runs.build_network(settings, x_train.shape[1], 10, (28, 28))
-    weights = [(layer.W.copy(), layer.b.copy()) for layer in network.layers if layer.parameters]
+    weights = weights_of(network)
     found = {}
     for name in sorted((library for library in libraries if library in ("nnet", "pytorch")), reverse=True):
         time.sleep(SETTLE_SECONDS)

@@ -13,18 +13,19 @@ import time
 import numpy as np
 
 from . import conv
-from .common import N_TRAIN, SETTLE_SECONDS, floats
-from .runners import RUNNERS, Config, Result, TorchRunner, reference, weights_of
+from .common import N_TRAIN, SETTLE_SECONDS, floats, weights_of
+from .runners import RUNNERS, Config, Result, TorchRunner, reference
 
 def training_flops(sizes: list[int], samples: int) -> float:
-    """Matrix-product FLOPs of training on ``samples`` samples: the forward products, the weight
-    gradients, and the input gradients of every layer but the first."""
-    products = [n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    return 2.0 * samples * (2 * sum(products) + sum(products[1:]))
+    """Matrix-product FLOPs of training a dense network of ``sizes`` on ``samples`` samples
+    (:func:`nnet.bench.conv.flops` of its products)."""
+    return conv.flops([(samples, n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:])])
 
 
 def gemm_rate(sizes: list[int], batch_size: int, repeats: int = 30) -> float:
-    """GFLOP/s of NumPy's BLAS on exactly the products of one training step (float32)."""
+    """GFLOP/s of NumPy's BLAS on exactly the products of one dense training step (float32), in
+    nnet's layout: W as (n_out, n_in), z = x Wᵀ (conv.gemm_rate times a convolution's, whose
+    filters are laid out the other way)."""
     rng = np.random.default_rng(0)
     products = []
     for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -160,7 +161,7 @@ config = bench.CONFIGS[name]
 (x, y), _ = datasets.load_mnist()
 x, y = x[: config.samples], y[: config.samples]
 network = bench.runners.reference(config)
-runner = bench.RUNNERS[library](config, bench.runners.weights_of(network), x, y)
+runner = bench.RUNNERS[library](config, bench.common.weights_of(network), x, y)
 del network
 runner.train(seed=0) if config.kind == "train" else runner.predict()
 with open("/proc/self/status") as status:

@@ -53,11 +53,6 @@ class Result:
         return statistics.median(self.seconds)
 
 
-def weights_of(network) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Copies of every learned layer's (W, b): the initial weights every library starts from."""
-    return [(layer.W.copy(), layer.b.copy()) for layer in network.layers if layer.parameters]
-
-
 def reference(config: Config):
     """The configuration's network in nnet (seed 0): the initial weights and the shapes."""
     import nnet

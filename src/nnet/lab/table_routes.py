@@ -34,6 +34,7 @@ except ImportError as missing:  # pragma: no cover - app.py says how to install 
 
 from nnet.preprocessing import Preprocessing
 from nnet.tables import Column, Table
+from nnet.tables.columns import number_text  # a number sent for a text feature reads as a CSV cell would
 
 from . import explain, payloads
 from .payloads import PayloadError
@@ -114,19 +115,13 @@ def row_table(preprocessing: Preprocessing, data) -> tuple[Table, list[str]]:
             continue
         if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise PayloadError(f"feature {spec['name']!r} takes a category (text) or null; got {payloads._kind(value)}")
-        text = None if value is None else str(value).strip() if isinstance(value, str) else _number_text(value)
+        text = None if value is None else str(value).strip() if isinstance(value, str) else number_text(value)
         if text is not None and len(text) > MAX_CELL_CHARS:
             raise PayloadError(f"feature {spec['name']!r}: at most {MAX_CELL_CHARS} characters; got {len(text)}")
         if text and text not in spec["categories"]:
             unseen.append(spec["name"])
         columns.append(Column(spec["name"], "text", np.array([0 if text else -1], np.int32), [text] if text else []))
     return Table(columns, "the row"), unseen
-
-
-def _number_text(value) -> str:
-    """A number sent for a text feature, as a CSV's cell would read: 3 and 3.0 as "3"."""
-    number = float(value)
-    return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
 
 
 def _number(name: str, value) -> float:

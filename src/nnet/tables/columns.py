@@ -36,7 +36,7 @@ class Column:
     def strings(self) -> np.ndarray:
         """The cells as text, object (n,), None where missing."""
         if self.kind == "number":
-            cells = np.array([_number_text(value) for value in self.values], dtype=object)
+            cells = np.array([number_text(value) for value in self.values], dtype=object)
             cells[np.isnan(self.values)] = None
             return cells
         table = np.array([*self.categories, None], dtype=object)
@@ -152,10 +152,10 @@ def _is_missing(cell) -> bool:
 
 
 def _cell_text(cell) -> str:
-    return _number_text(cell) if isinstance(cell, (float, np.floating)) else str(cell).strip()
+    return number_text(cell) if isinstance(cell, (float, np.floating)) else str(cell).strip()
 
 
-def _number_text(value: float) -> str:
+def number_text(value: float) -> str:
     """17.0 as "17", 0.5 as "0.5": how a number reads as a category name."""
     value = float(value)
     return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
