@@ -26,7 +26,7 @@ except ImportError as missing:  # pragma: no cover - app.py says how to install 
 from nnet.layers import Dense
 
 from . import health, maps, payloads, teach, weights
-from .payloads import PayloadError, integer_text
+from .payloads import PayloadError, _choice, _integer, _object, _shown, integer_text
 from .learning_api import API, MAX_EXAMPLES, MAX_NEURONS, MAX_STEP_RATE  # noqa: F401 - API: app.py lists it
 from .teach import Sandbox
 
@@ -133,30 +133,11 @@ class Teaching:
 # -- checks of body fields -----------------------------------------------------------------------
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:55]}..."
-
-
-def _integer(data: dict, key: str, low: int, high: int, default=None) -> int:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise PayloadError(f'"{key}" must be an integer in {low}..{high}; got {_short(value)}')
-    return value
-
-
 def _number(data: dict, key: str, low: float, high: float) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
-        raise PayloadError(f'"{key}" must be a number in ({low:g}, {high:g}]; got {_short(value)}')
+        raise PayloadError(f'"{key}" must be a number in ({low:g}, {high:g}]; got {_shown(value)}')
     return float(value)
-
-
-def _choice(data: dict, key: str, choices, default) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str) or value not in choices:
-        raise PayloadError(f'"{key}" must be one of {", ".join(choices)}; got {_short(value)}')
-    return value
 
 
 def _path_int(request: Request, key: str) -> int:
@@ -181,14 +162,8 @@ def _neurons(data: dict) -> list[tuple[int, int]]:
     if not isinstance(given, list) or len(given) > MAX_NEURONS or not all(
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
             for pair in given):
-        raise PayloadError(f'"neurons" must be a list of up to {MAX_NEURONS} [layer, index] pairs; got {_short(given)}')
+        raise PayloadError(f'"neurons" must be a list of up to {MAX_NEURONS} [layer, index] pairs; got {_shown(given)}')
     return [tuple(pair) for pair in given]
-
-
-def _object(data) -> dict:
-    if not isinstance(data, dict):
-        raise PayloadError("expected a JSON object")
-    return data
 
 
 def _not_found(error: Exception) -> PayloadError:
@@ -205,7 +180,7 @@ def routes(lab, read_body, respond) -> list[Route]:
     lab.teaching = teaching
 
     async def body(request: Request) -> dict:
-        return _object(payloads.parse_json(await read_body(request)))
+        return _object(payloads.parse_json(await read_body(request)), "the body")
 
     def images_only() -> None:
         lab._images_only("teaching and looking inside")  # a table model: 409
@@ -264,7 +239,7 @@ def routes(lab, read_body, respond) -> list[Route]:
             source = _integer(data, "source", 0, 2**31)
         value = data.get("value")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PayloadError(f'"value" must be a number; got {_short(value)}')
+            raise PayloadError(f'"value" must be a number; got {_shown(value)}')
         try:
             return sandbox.edit(_integer(data, "layer", 0, 2**31), _integer(data, "neuron", 0, 2**31), source, value)
         except IndexError as error:
